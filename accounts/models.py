@@ -1,0 +1,143 @@
+"""People, their roles, departments and the devices (kiosks, doors) that act for nobody."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    EMPLOYEE = "employee", "Employee"
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    GUARD = "guard", "Guard"
+    VISITOR = "visitor", "Visitor"
+    CONTRACTOR = "contractor", "Contractor"
+
+
+# Roles whose access is time-limited: they must carry a validity window.
+TIME_LIMITED_ROLES = frozenset({Role.VISITOR, Role.CONTRACTOR})
+# Roles that work in the Django admin.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    code = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person known to FaceAuth. Login uses ``username``; people are listed by name."""
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
+    employee_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    display_name = models.CharField(max_length=150, blank=True)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    job_title = models.CharField(max_length=120, blank=True)
+    pin_hash = models.CharField(max_length=128, blank=True, editable=False)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    sponsor = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sponsored",
+        help_text="The employee responsible for this visitor or contractor.",
+    )
+    offboarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["display_name", "username"]
+        indexes = [models.Index(fields=["role", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def first_name_for_greeting(self) -> str:
+        return self.first_name or (self.display_name.split(" ")[0] if self.display_name else "")
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role in TIME_LIMITED_ROLES and not (self.valid_from and self.valid_until):
+            raise ValidationError(
+                {"valid_until": "Visitors and contractors need a validity window (from and until)."}
+            )
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "The window must end after it starts."})
+        if self.sponsor_id and self.sponsor_id == self.pk:
+            raise ValidationError({"sponsor": "A person cannot sponsor themselves."})
+
+    def is_within_validity(self, at=None) -> bool:
+        at = at or timezone.now()
+        if self.valid_from and at < self.valid_from:
+            return False
+        if self.valid_until and at >= self.valid_until:
+            return False
+        # A time-limited role without a window is never valid: fail closed.
+        return not (self.role in TIME_LIMITED_ROLES and not (self.valid_from and self.valid_until))
+
+    def may_authenticate(self, at=None) -> bool:
+        return self.is_active and self.is_within_validity(at)
+
+    def set_pin(self, pin: str | None) -> None:
+        self.pin_hash = make_password(pin) if pin else ""
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.pin_hash) and check_password(pin, self.pin_hash)
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_hash)
+
+
+class DeviceKind(models.TextChoices):
+    KIOSK = "kiosk", "Attendance kiosk"
+    DOOR = "door", "Door terminal"
+
+
+class Device(models.Model):
+    """A kiosk or door terminal. It authenticates with a token, never as a person.
+
+    Only a SHA-256 of the token is stored: a database leak does not leak device credentials.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=DeviceKind.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=8, editable=False, help_text="To tell tokens apart.")
+    is_active = models.BooleanField(default=True)
+    location = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def issue_token(self) -> str:
+        """Set a fresh token and return it; it is shown once and never stored in clear."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = self.hash_token(token)
+        self.token_prefix = token[:8]
+        return token

@@ -1,0 +1,41 @@
+"""Role-based API permissions. Every API view denies unless it names the roles it serves."""
+
+from rest_framework.permissions import BasePermission
+
+from .models import DeviceKind, Role
+
+KIOSK = "device:kiosk"
+DOOR = "device:door"
+ALL_PEOPLE = tuple(Role.values)
+STAFF = (Role.ADMIN, Role.MANAGER)
+
+
+def role_of(user) -> str | None:
+    if not user or not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    return getattr(user, "role", None)
+
+
+class HasRole(BasePermission):
+    """Grants access only to the roles in the view's ``allowed_roles`` (deny by default)."""
+
+    message = "Your role may not use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        allowed = getattr(view, "allowed_roles", None)
+        if not allowed:
+            return False
+        user = request.user
+        role = role_of(user)
+        if role is None:
+            return False
+        if role.startswith("device:"):
+            return role in allowed
+        # People must still be active and inside their validity window on every request.
+        return role in allowed and user.may_authenticate()
+
+
+def device_kind_role(kind: str) -> str:
+    return {DeviceKind.KIOSK: KIOSK, DeviceKind.DOOR: DOOR}[kind]

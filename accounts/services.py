@@ -1,0 +1,136 @@
+"""State changes for people and devices. Views and the admin call these, nothing else."""
+
+from datetime import datetime
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from .models import STAFF_ROLES, Department, Device, Role, User
+from .roles import group_name
+from .signals import person_offboarded
+
+
+def _log(actor: User | None, obj, message: str) -> None:
+    """Record the change in Django's admin history (who, when, what)."""
+    if actor is None or not actor.pk:
+        return
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[obj],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def assign_role(*, person: User, role: str) -> User:
+    """Make ``role`` the person's role: one role group, staff flag for admin-site roles."""
+    person.role = Role(role)
+    person.is_staff = person.role in STAFF_ROLES or person.is_superuser
+    person.save(update_fields=["role", "is_staff"])
+    role_groups = Group.objects.filter(name__in=[group_name(r) for r in Role])
+    person.groups.remove(*role_groups)
+    person.groups.add(Group.objects.get_or_create(name=group_name(person.role))[0])
+    return person
+
+
+@transaction.atomic
+def onboard_person(
+    *,
+    username: str,
+    role: str,
+    display_name: str,
+    employee_number: str | None = None,
+    email: str = "",
+    department: Department | None = None,
+    job_title: str = "",
+    password: str | None = None,
+    pin: str | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    sponsor: User | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a person with their role in one step. Validates like the admin form does."""
+    first, _, last = display_name.partition(" ")
+    person = User(
+        username=username,
+        role=Role(role),
+        display_name=display_name,
+        first_name=first,
+        last_name=last,
+        employee_number=employee_number or None,
+        email=email,
+        department=department,
+        job_title=job_title,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        sponsor=sponsor,
+    )
+    if password:
+        person.set_password(password)
+    else:
+        # Kiosk-only people never log in with a password.
+        person.set_unusable_password()
+    person.set_pin(pin)
+    person.full_clean()
+    person.save()
+    assign_role(person=person, role=role)
+    _log(actor, person, f"Onboarded as {person.get_role_display()}")
+    return person
+
+
+@transaction.atomic
+def offboard_person(*, person: User, actor: User | None = None) -> User:
+    """Deactivate a person at once; biometrics revokes their templates on the signal."""
+    person.is_active = False
+    person.offboarded_at = timezone.now()
+    person.save(update_fields=["is_active", "offboarded_at"])
+    _log(actor, person, "Offboarded (deactivated)")
+    person_offboarded.send(sender=User, person=person, actor=actor)
+    return person
+
+
+@transaction.atomic
+def reactivate_person(*, person: User, actor: User | None = None) -> User:
+    person.is_active = True
+    person.offboarded_at = None
+    person.save(update_fields=["is_active", "offboarded_at"])
+    _log(actor, person, "Reactivated")
+    return person
+
+
+def set_pin(*, person: User, pin: str | None) -> None:
+    person.set_pin(pin)
+    person.save(update_fields=["pin_hash"])
+
+
+def register_device(
+    *, name: str, kind: str, location: str = "", actor: User | None = None
+) -> tuple[Device, str]:
+    """Register a kiosk or door; returns the device and its token (shown once)."""
+    device = Device(name=name, kind=kind, location=location)
+    token = device.issue_token()
+    device.full_clean(exclude=["token_hash", "token_prefix"])
+    device.save()
+    _log(actor, device, "Registered device")
+    return device, token
+
+
+def rotate_device_token(*, device: Device, actor: User | None = None) -> str:
+    token = device.issue_token()
+    device.is_active = True
+    device.revoked_at = None
+    device.save(update_fields=["token_hash", "token_prefix", "is_active", "revoked_at"])
+    _log(actor, device, "Issued a new token")
+    return token
+
+
+def revoke_device(*, device: Device, actor: User | None = None) -> Device:
+    device.is_active = False
+    device.revoked_at = timezone.now()
+    device.save(update_fields=["is_active", "revoked_at"])
+    _log(actor, device, "Revoked device")
+    return device

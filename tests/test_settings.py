@@ -1,0 +1,91 @@
+"""Settings boot in each mode, run as a real process with a controlled environment."""
+
+import subprocess
+import sys
+
+from cryptography.fernet import Fernet
+
+from .conftest import REPO
+
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": "x7Kq!vR2#pL9@mN4$wT6^yU8&zA1*bC3(dE5)fG0_hJ-iK+lM=nO[pQ]rS{tU}vW",
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "faceauth.example.com",
+}
+
+
+def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "faceauth.settings"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_embedded_default_boots_on_sqlite_with_in_process_tasks():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG,"
+        " s.CACHES['default']['BACKEND'])",
+    )
+    assert result.returncode == 0, result.stderr
+    engine, eager, debug, cache = result.stdout.split()[-4:]
+    assert engine == "django.db.backends.sqlite3"
+    assert eager == "True"
+    assert debug == "False"
+    assert cache.endswith("LocMemCache")
+
+
+def test_service_urls_switch_to_postgres_and_redis():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER,"
+        " s.CACHES['default']['BACKEND'])",
+        env={
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/faceauth",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    engine, broker, eager, cache = result.stdout.split()[-4:]
+    assert engine == "django.db.backends.postgresql"
+    assert broker == "redis://127.0.0.1:6379/0"
+    assert eager == "False"
+    assert cache.endswith("RedisCache")
+
+
+def test_production_refuses_to_start_without_each_secret():
+    for missing in PRODUCTION_SECRETS:
+        env = {"DJANGO_ENV": "production", **PRODUCTION_SECRETS}
+        del env[missing]
+        result = manage("check", env=env)
+        assert result.returncode != 0
+        assert f"{missing} must be set" in result.stderr
+
+
+def test_production_passes_check_deploy_without_warnings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={"DJANGO_ENV": "production", **PRODUCTION_SECRETS},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_display_time_zone_is_a_setting_and_storage_stays_utc(settings):
+    from django.utils import timezone
+
+    assert settings.TIME_ZONE == "UTC"
+    assert settings.DISPLAY_TIME_ZONE
+    assert timezone.get_default_timezone_name() == "UTC"
