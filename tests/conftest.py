@@ -86,3 +86,55 @@ def door_device(db):
     device, token = services.register_device(name="Door 1", kind="door")
     device.token = token
     return device
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real `celery -A faceauth worker` process on Redis, using the test database.
+
+    Only with REDIS_URL (the CI's second pass): the embedded default runs tasks in-process.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    if not USES_SERVICES:
+        pytest.skip("needs REDIS_URL: on the embedded default tasks run in-process")
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process cannot share an SQLite test database")
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "faceauth", "worker", "--pool=solo", "-l", "info"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    from faceauth.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            pytest.fail(f"celery worker exited: {worker.stdout.read()}")
+        if app.control.ping(timeout=1):
+            break
+    else:
+        worker.kill()
+        pytest.fail("celery worker did not answer within 60 s")
+    yield worker
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
