@@ -1,1 +1,146 @@
-"""Models of this app land with its issue."""
+"""Enrolment samples, encrypted face templates, enrolment jobs and the gallery version."""
+
+import base64
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+from accounts.models import User
+
+from .fields import StrictEncryptedTextField
+
+EMBEDDING_DIM = 128
+
+
+class EnrolmentJob(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveSmallIntegerField(default=0)
+    processed = models.PositiveSmallIntegerField(default=0)
+    accepted = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Enrolment of {self.person} ({self.get_status_display()})"
+
+    @property
+    def progress(self) -> int:
+        return round(100 * self.processed / self.total) if self.total else 0
+
+
+class FaceSample(models.Model):
+    """One enrolment image: its metadata and quality. The pixels are kept only while the job
+    runs, or for good when FACEAUTH_KEEP_ENROLMENT_IMAGES is on, and always encrypted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    job = models.ForeignKey(EnrolmentJob, on_delete=models.CASCADE, related_name="samples")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_samples"
+    )
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    content_type = models.CharField(max_length=50, blank=True)
+    byte_size = models.PositiveIntegerField(default=0)
+    image = StrictEncryptedTextField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="unique_sample_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"Sample {self.position} of {self.job_id} ({self.status})"
+
+    def set_image(self, data: bytes | None) -> None:
+        self.image = base64.b64encode(data).decode() if data else None
+
+    def get_image(self) -> bytes | None:
+        return base64.b64decode(self.image) if self.image else None
+
+
+class FaceTemplate(models.Model):
+    """A 128-d embedding, stored encrypted. No API returns it and no admin page shows it."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_templates"
+    )
+    sample = models.OneToOneField(
+        FaceSample, null=True, blank=True, on_delete=models.SET_NULL, related_name="template"
+    )
+    embedding_ciphertext = StrictEncryptedTextField(editable=False, db_column="embedding")
+    model_version = models.CharField(max_length=80)
+    quality_score = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "created_at"]
+        indexes = [models.Index(fields=["person", "model_version"])]
+
+    def __str__(self) -> str:
+        return f"Template {self.pk} of {self.person}"
+
+    @property
+    def embedding(self) -> np.ndarray:
+        raw = base64.b64decode(self.embedding_ciphertext)
+        return np.frombuffer(raw, dtype=np.float32).copy()
+
+    @embedding.setter
+    def embedding(self, vector: np.ndarray) -> None:
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if vector.shape != (EMBEDDING_DIM,):
+            raise ValueError(f"an embedding has {EMBEDDING_DIM} values, not {vector.shape}")
+        self.embedding_ciphertext = base64.b64encode(vector.tobytes()).decode()
+
+
+class EnrolmentPerson(User):
+    """People seen from the biometrics side (admin: template count and quality)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "enrolled person"
+        verbose_name_plural = "enrolment by person"
+
+
+class GalleryState(models.Model):
+    """One row: bumped on every template change so each process rebuilds its 1:N gallery."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "gallery version"
+
+    def __str__(self) -> str:
+        return f"gallery v{self.version}"

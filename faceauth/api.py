@@ -32,7 +32,8 @@ def error_response(code: str, message: str, status_code: int, **extra: Any) -> R
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.message, exc.status_code)
+        extra = {"reason": exc.reason} if getattr(exc, "reason", None) else {}
+        return error_response(exc.code, exc.message, exc.status_code, **extra)
     if isinstance(exc, ValidationError):
         return error_response("invalid", "; ".join(exc.messages), status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):

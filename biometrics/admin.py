@@ -1,0 +1,155 @@
+"""Admin: enrol from uploaded photos, follow jobs, see template counts and quality.
+
+No admin page shows an embedding or an image."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Avg, Count
+
+from faceauth.api import DomainError
+
+from . import services
+from .errors import WrongImageCount
+from .models import EnrolmentJob, EnrolmentPerson, FaceSample, FaceTemplate
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        return (
+            [single(d, initial) for d in data]
+            if isinstance(data, list | tuple)
+            else [single(data, initial)]
+        )
+
+
+class EnrolmentForm(forms.ModelForm):
+    images = MultipleFileField(help_text="3 to 5 photos of the person, one face each.")
+
+    class Meta:
+        model = EnrolmentJob
+        fields = ("person",)
+
+    def clean_images(self) -> list[bytes]:
+        images = [f.read() for f in self.cleaned_data["images"]]
+        if not services.MIN_ENROLMENT_IMAGES <= len(images) <= services.MAX_ENROLMENT_IMAGES:
+            raise forms.ValidationError(WrongImageCount.message)
+        for n, data in enumerate(images, start=1):
+            try:
+                services.check_upload(data)
+            except DomainError as exc:
+                raise forms.ValidationError(f"Photo {n}: {exc.message}") from exc
+        return images
+
+
+class FaceSampleInline(admin.TabularInline):
+    model = FaceSample
+    fields = ("position", "status", "reason", "message", "quality", "byte_size")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EnrolmentJob)
+class EnrolmentJobAdmin(admin.ModelAdmin):
+    list_display = ("person", "status", "progress", "accepted", "total", "created_at")
+    list_filter = ("status",)
+    search_fields = ("person__username", "person__display_name", "person__employee_number")
+    readonly_fields = (
+        "person",
+        "requested_by",
+        "status",
+        "total",
+        "processed",
+        "accepted",
+        "error",
+    )
+    inlines = (FaceSampleInline,)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = EnrolmentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return () if obj is None else self.inlines
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        job = services.start_enrolment(
+            person=form.cleaned_data["person"],
+            images=form.cleaned_data["images"],
+            requested_by=request.user,
+        )
+        obj.pk, obj._state.adding, obj._state.db = job.pk, False, job._state.db
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FaceTemplate)
+class FaceTemplateAdmin(admin.ModelAdmin):
+    list_display = ("person", "model_version", "quality_score", "created_at")
+    list_filter = ("model_version",)
+    search_fields = ("person__username", "person__display_name")
+    fields = ("person", "sample", "model_version", "quality_score", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EnrolmentPerson)
+class EnrolmentPersonAdmin(admin.ModelAdmin):
+    """Per person: how many templates and of what quality (never the templates)."""
+
+    list_display = ("__str__", "employee_number", "role", "templates", "mean_quality")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "display_name", "employee_number")
+    actions = ("revoke",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_templates=Count("face_templates"), quality=Avg("face_templates__quality_score")
+            )
+        )
+
+    @admin.display(ordering="n_templates", description="templates")
+    def templates(self, obj) -> int:
+        return obj.n_templates
+
+    @admin.display(ordering="quality", description="mean quality")
+    def mean_quality(self, obj) -> str:
+        return f"{obj.quality:.2f}" if obj.quality is not None else "-"
+
+    @admin.action(description="Revoke face templates")
+    def revoke(self, request, queryset) -> None:
+        total = sum(services.revoke_templates(person=p, actor=request.user) for p in queryset)
+        self.message_user(request, f"Deleted {total} template(s).", messages.SUCCESS)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

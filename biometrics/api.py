@@ -1,0 +1,202 @@
+"""Biometrics API: enrol, verify, identify, analyse a frame, revoke. Views stay thin."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
+from faceauth.api import DomainError
+
+from . import selectors, services
+from .errors import MissingImage
+from .models import EnrolmentJob
+
+DEVICES = (KIOSK, DOOR)
+
+
+class ForbiddenForPerson(DomainError):
+    code = "forbidden"
+    message = "You may not act for this person."
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+def _image_bytes(request, field: str = "image") -> bytes:
+    upload = request.FILES.get(field)
+    if upload is None:
+        raise MissingImage()
+    return upload.read()
+
+
+def _person_param(request, *, default_self: bool):
+    raw = request.data.get("person")
+    if raw in (None, "") and default_self and getattr(request.user, "pk", None):
+        return request.user
+    return services.resolve_person(raw)
+
+
+class EnrolmentRequest(serializers.Serializer):
+    person = serializers.IntegerField(required=False, help_text="Defaults to yourself.")
+    images = serializers.ListField(child=serializers.FileField(), min_length=3, max_length=5)
+
+
+class EnrolmentJobSerializer(serializers.ModelSerializer):
+    person = serializers.IntegerField(source="person_id")
+    progress = serializers.IntegerField()
+    samples = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EnrolmentJob
+        fields = (
+            "id",
+            "person",
+            "status",
+            "progress",
+            "total",
+            "processed",
+            "accepted",
+            "error",
+            "samples",
+            "created_at",
+        )
+
+    def get_samples(self, job: EnrolmentJob) -> list[dict]:
+        return [
+            {"position": s.position, "status": s.status, "reason": s.reason, "message": s.message}
+            for s in job.samples.all()
+        ]
+
+
+class EnrolmentListView(APIView):
+    """Queue an enrolment (202 + job). Admins enrol anybody, guards visitors and contractors,
+    everybody else only themselves."""
+
+    allowed_roles = ALL_PEOPLE
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(
+        request={"multipart/form-data": EnrolmentRequest}, responses={202: EnrolmentJobSerializer}
+    )
+    def post(self, request):
+        person = _person_param(request, default_self=True)
+        role = role_of(request.user)
+        allowed = (
+            role == Role.ADMIN
+            or person.pk == request.user.pk
+            or (role == Role.GUARD and person.role in (Role.VISITOR, Role.CONTRACTOR))
+        )
+        if not allowed:
+            raise ForbiddenForPerson()
+        images = [f.read() for f in request.FILES.getlist("images")]
+        job = services.start_enrolment(person=person, images=images, requested_by=request.user)
+        job.refresh_from_db()
+        return Response(EnrolmentJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EnrolmentDetailView(APIView):
+    allowed_roles = ALL_PEOPLE
+
+    @extend_schema(responses=EnrolmentJobSerializer)
+    def get(self, request, pk):
+        job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=pk)
+        return Response(EnrolmentJobSerializer(job).data)
+
+
+class ImageRequest(serializers.Serializer):
+    image = serializers.FileField()
+
+
+class VerifyRequest(ImageRequest):
+    person = serializers.IntegerField(required=False, help_text="Defaults to yourself.")
+
+
+class MatchSerializer(serializers.Serializer):
+    match = serializers.BooleanField()
+    score = serializers.FloatField()
+    threshold = serializers.FloatField()
+    model = serializers.CharField()
+
+
+class IdentifySerializer(MatchSerializer):
+    person = serializers.DictField(allow_null=True)
+
+
+class VerifyView(APIView):
+    """1:1 against the person's own templates. People may verify only themselves."""
+
+    allowed_roles = ALL_PEOPLE + DEVICES
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(request={"multipart/form-data": VerifyRequest}, responses=MatchSerializer)
+    def post(self, request):
+        person = _person_param(request, default_self=True)
+        role = role_of(request.user)
+        if role not in DEVICES and role != Role.ADMIN and person.pk != request.user.pk:
+            raise ForbiddenForPerson()
+        result = services.verify_person(
+            person=person, image=_image_bytes(request), where=str(request.user)
+        )
+        return Response(
+            {
+                "match": result.match,
+                "score": result.score,
+                "threshold": result.threshold,
+                "model": result.model,
+            }
+        )
+
+
+class IdentifyView(APIView):
+    """1:N over everybody enrolled: the best person, or none."""
+
+    allowed_roles = (Role.ADMIN,) + DEVICES
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(request={"multipart/form-data": ImageRequest}, responses=IdentifySerializer)
+    def post(self, request):
+        result = services.identify_face(image=_image_bytes(request), where=str(request.user))
+        person = result.person
+        return Response(
+            {
+                "match": result.match,
+                "person": (
+                    {"id": person.pk, "display_name": str(person), "role": person.role}
+                    if person
+                    else None
+                ),
+                "score": result.score,
+                "threshold": result.threshold,
+                "model": result.model,
+            }
+        )
+
+
+class AnalyseView(APIView):
+    """Live guidance for camera pages: face boxes and quality issues, no embedding."""
+
+    allowed_roles = ALL_PEOPLE + DEVICES
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(request={"multipart/form-data": ImageRequest}, responses=dict)
+    def post(self, request):
+        return Response(services.analyse_frame(image=_image_bytes(request)))
+
+
+class PersonTemplatesView(APIView):
+    """Admins: a person's template summary (GET) or revocation of all of them (DELETE)."""
+
+    allowed_roles = (Role.ADMIN,)
+
+    @extend_schema(responses=dict)
+    def get(self, request, person_id):
+        person = services.resolve_person(person_id)
+        return Response(selectors.template_summary(person=person))
+
+    @extend_schema(responses=dict)
+    def delete(self, request, person_id):
+        person = services.resolve_person(person_id)
+        deleted = services.revoke_templates(person=person, actor=request.user)
+        return Response({"deleted": deleted})

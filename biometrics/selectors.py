@@ -1,0 +1,30 @@
+"""Reads of biometric state for pages and other apps. Never returns an embedding."""
+
+from django.db.models import Avg, Count, QuerySet
+
+from accounts.models import User
+from accounts.permissions import role_of
+
+from .models import EnrolmentJob, FaceTemplate
+
+
+def template_summary(*, person: User) -> dict:
+    stats = FaceTemplate.objects.filter(person=person).aggregate(
+        count=Count("id"), mean_quality=Avg("quality_score")
+    )
+    return {"count": stats["count"], "mean_quality": stats["mean_quality"]}
+
+
+def has_templates(*, person: User) -> bool:
+    return FaceTemplate.objects.filter(person=person).exists()
+
+
+def jobs_visible_to(*, user) -> QuerySet[EnrolmentJob]:
+    jobs = EnrolmentJob.objects.select_related("person")
+    if role_of(user) == "admin":
+        return jobs
+    if role_of(user) == "guard":
+        return jobs.filter(person__role__in=("visitor", "contractor")) | jobs.filter(
+            requested_by=user
+        )
+    return jobs.filter(person=user) if getattr(user, "pk", None) else jobs.none()

@@ -1,0 +1,331 @@
+"""Enrolment, verification, identification and revocation of face templates.
+
+Attendance and access control call these functions; they never touch the engine directly.
+Every decision is logged with who, where, score, threshold and model version, and never with
+the image or the embedding.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import User
+
+from . import engine
+from .errors import (
+    EmptyFile,
+    InactivePerson,
+    NoTemplates,
+    UnknownPerson,
+    WrongImageCount,
+    from_engine,
+)
+from .models import EnrolmentJob, FaceSample, FaceTemplate, GalleryState
+
+log = logging.getLogger("faceauth.decisions")
+
+MIN_ENROLMENT_IMAGES = 3
+MAX_ENROLMENT_IMAGES = 5
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """A verify or identify outcome: what the callers store and show."""
+
+    match: bool
+    score: float
+    threshold: float
+    model: str
+    person: User | None
+    quality: dict
+    timings: dict
+
+    def as_log(self) -> dict:
+        return {
+            "match": self.match,
+            "person": self.person.pk if self.person else None,
+            "score": round(self.score, 4),
+            "threshold": round(self.threshold, 4),
+            "model": self.model,
+        }
+
+
+# ---------------------------------------------------------------- image intake
+
+
+def check_upload(data: bytes) -> bytes:
+    """Refuse empty, oversized and undecodable files before anything is stored."""
+    if not data:
+        raise EmptyFile()
+    try:
+        engine.decode_image(data, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
+    except engine.EngineError as exc:
+        raise from_engine(exc) from exc
+    return data
+
+
+def analyse_frame(*, image: bytes) -> dict:
+    """Face boxes and quality guidance for a live camera frame (no embedding, no logging)."""
+    if not image:
+        raise EmptyFile()
+    try:
+        rgb = engine.decode_image(image, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
+        return engine.analyse_frame(rgb).as_dict()
+    except engine.EngineError as exc:
+        raise from_engine(exc) from exc
+
+
+def extract_probe(image: bytes, *, purpose: str) -> engine.Probe:
+    if not image:
+        raise EmptyFile()
+    if len(image) > settings.FACEAUTH_MAX_UPLOAD_BYTES:
+        raise from_engine(engine.ImageTooLarge())
+    try:
+        return engine.extract(image, purpose=purpose)
+    except engine.EngineError as exc:
+        raise from_engine(exc) from exc
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+@transaction.atomic
+def start_enrolment(
+    *, person: User, images: list[bytes], requested_by: User | None = None
+) -> EnrolmentJob:
+    """Queue an enrolment of 3-5 photos; the embeddings are computed by a Celery task."""
+    from .tasks import process_enrolment
+
+    if not MIN_ENROLMENT_IMAGES <= len(images) <= MAX_ENROLMENT_IMAGES:
+        raise WrongImageCount()
+    if not person.is_active:
+        raise InactivePerson()
+    for data in images:
+        check_upload(data)
+    job = EnrolmentJob.objects.create(person=person, requested_by=requested_by, total=len(images))
+    for position, data in enumerate(images):
+        sample = FaceSample(job=job, person=person, position=position, byte_size=len(data))
+        # Held encrypted until the task has embedded it (and deleted after, by default).
+        sample.set_image(data)
+        sample.save()
+    log.info(
+        "enrolment queued",
+        extra={"job": str(job.pk), "person": person.pk, "images": len(images)},
+    )
+    transaction.on_commit(lambda: process_enrolment.delay(str(job.pk)))
+    return job
+
+
+def run_enrolment(*, job_id: str) -> EnrolmentJob:
+    """Embed every pending sample of a job. Idempotent: a retry skips finished samples."""
+    job = EnrolmentJob.objects.select_related("person").get(pk=job_id)
+    if job.status in (EnrolmentJob.Status.DONE, EnrolmentJob.Status.FAILED):
+        return job
+    EnrolmentJob.objects.filter(pk=job.pk).update(status=EnrolmentJob.Status.RUNNING)
+    model_version = engine.default_calibration().model_version
+    for sample in job.samples.filter(status=FaceSample.Status.PENDING):
+        _embed_sample(sample, model_version=model_version)
+        EnrolmentJob.objects.filter(pk=job.pk).update(
+            processed=job.samples.exclude(status=FaceSample.Status.PENDING).count()
+        )
+    return _finish_job(job)
+
+
+def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
+    # One bad photo is recorded and skipped; it never takes the good ones down with it.
+    keep = settings.FACEAUTH_KEEP_ENROLMENT_IMAGES
+    try:
+        probe = engine.extract(sample.get_image() or b"", purpose="enrol")
+    except engine.EngineError as exc:
+        sample.status = FaceSample.Status.REJECTED
+        sample.reason = getattr(exc, "reason", None) or exc.code
+        sample.message = exc.message
+        if not keep:
+            sample.image = None
+        sample.save(update_fields=["status", "reason", "message", "image"])
+        return
+    with transaction.atomic():
+        template = FaceTemplate(
+            person=sample.person,
+            sample=sample,
+            model_version=model_version,
+            quality_score=_quality_score(probe.quality),
+        )
+        template.embedding = probe.embedding
+        template.save()
+        sample.status = FaceSample.Status.ACCEPTED
+        sample.quality = probe.quality.as_dict()
+        if not keep:
+            sample.image = None
+        sample.save(update_fields=["status", "quality", "image"])
+        bump_gallery_version()
+
+
+def _finish_job(job: EnrolmentJob) -> EnrolmentJob:
+    samples = job.samples.all()
+    accepted = samples.filter(status=FaceSample.Status.ACCEPTED).count()
+    job.processed = samples.exclude(status=FaceSample.Status.PENDING).count()
+    job.accepted = accepted
+    job.status = EnrolmentJob.Status.DONE if accepted else EnrolmentJob.Status.FAILED
+    rejected = samples.filter(status=FaceSample.Status.REJECTED)
+    job.error = "; ".join(f"photo {s.position + 1}: {s.message}" for s in rejected)[:300]
+    job.save(update_fields=["processed", "accepted", "status", "error", "updated_at"])
+    log.info(
+        "enrolment finished",
+        extra={"job": str(job.pk), "person": job.person_id, "accepted": accepted},
+    )
+    return job
+
+
+def _quality_score(quality: engine.Quality) -> float:
+    # A 0..1 summary for admins: sharpness and size saturate, yaw penalises.
+    size = min(1.0, quality.face_px / 200)
+    sharp = min(1.0, quality.sharpness / 200)
+    frontal = max(0.0, 1.0 - abs(quality.yaw))
+    return round((size + sharp + frontal) / 3, 3)
+
+
+def mark_job_failed(*, job_id: str, error: str) -> None:
+    EnrolmentJob.objects.filter(pk=job_id).exclude(status=EnrolmentJob.Status.DONE).update(
+        status=EnrolmentJob.Status.FAILED, error=error[:300]
+    )
+
+
+# ---------------------------------------------------------------- revocation
+
+
+@transaction.atomic
+def revoke_templates(*, person: User, actor: User | None = None) -> int:
+    """Delete a person's templates (and any kept images) and drop them from every gallery."""
+    count, _ = FaceTemplate.objects.filter(person=person).delete()
+    FaceSample.objects.filter(person=person).exclude(image=None).update(image=None)
+    bump_gallery_version()
+    log.info(
+        "templates revoked",
+        extra={"person": person.pk, "actor": actor.pk if actor else None, "count": count},
+    )
+    return count
+
+
+def on_person_offboarded(sender, person: User, actor: User | None = None, **kwargs) -> None:
+    revoke_templates(person=person, actor=actor)
+
+
+# ---------------------------------------------------------------- the 1:N gallery
+
+
+def bump_gallery_version() -> None:
+    """Tell every process its gallery is stale (after commit, so they see the new rows)."""
+    updated = GalleryState.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        GalleryState.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+def gallery_version() -> int:
+    return GalleryState.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+class _GalleryCache:
+    """This process's gallery, rebuilt only when the database version moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.version: int | None = None
+        self.gallery: engine.Gallery | None = None
+        self.rebuilds = 0
+
+    def get(self) -> engine.Gallery:
+        version = gallery_version()
+        if self.gallery is not None and self.version == version:
+            return self.gallery
+        with self._lock:
+            if self.gallery is None or self.version != version:
+                self.gallery = _build_gallery()
+                self.version = version
+                self.rebuilds += 1
+            return self.gallery
+
+
+def _build_gallery() -> engine.Gallery:
+    model_version = engine.default_calibration().model_version
+    rows = FaceTemplate.objects.filter(
+        person__is_active=True, model_version=model_version
+    ).values_list("person_id", "embedding_ciphertext")
+    ids, vectors = [], []
+    for person_id, ciphertext in rows.iterator(chunk_size=2000):
+        template = FaceTemplate(embedding_ciphertext=ciphertext)
+        ids.append(person_id)
+        vectors.append(template.embedding)
+    matrix = np.vstack(vectors) if vectors else np.zeros((0, 128), dtype=np.float32)
+    return engine.Gallery(ids, matrix)
+
+
+gallery_cache = _GalleryCache()
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def _templates_of(person: User) -> np.ndarray:
+    model_version = engine.default_calibration().model_version
+    templates = [
+        t.embedding for t in FaceTemplate.objects.filter(person=person, model_version=model_version)
+    ]
+    if not templates:
+        raise NoTemplates()
+    return np.vstack(templates)
+
+
+def verify_person(*, person: User, image: bytes, where: str = "") -> MatchResult:
+    """1:1: is the face in ``image`` this person? Calibrated to the verify target FMR."""
+    if not person.may_authenticate():
+        raise InactivePerson()
+    templates = _templates_of(person)
+    probe = extract_probe(image, purpose="verify")
+    decision = engine.verify(probe, templates)
+    result = MatchResult(
+        match=decision.match,
+        score=decision.score,
+        threshold=decision.threshold,
+        model=decision.model,
+        person=person,
+        quality=probe.quality.as_dict(),
+        timings=probe.timings,
+    )
+    log.info("verify", extra={"where": where, **result.as_log()})
+    return result
+
+
+def identify_face(*, image: bytes, where: str = "") -> MatchResult:
+    """1:N: who is this, if anybody? Calibrated to the identify target FPIR for this gallery."""
+    probe = extract_probe(image, purpose="identify")
+    decision = gallery_cache.get().search(probe)
+    person = None
+    if decision.match:
+        person = User.objects.filter(pk=decision.owner).first()
+        if person is not None and not person.may_authenticate():
+            # Still in an old gallery copy, or outside the validity window: nobody.
+            person = None
+    result = MatchResult(
+        match=person is not None,
+        score=decision.score,
+        threshold=decision.threshold,
+        model=decision.model,
+        person=person,
+        quality=probe.quality.as_dict(),
+        timings=probe.timings,
+    )
+    log.info("identify", extra={"where": where, **result.as_log()})
+    return result
+
+
+def resolve_person(person_id) -> User:
+    try:
+        return User.objects.get(pk=int(person_id))
+    except (TypeError, ValueError, User.DoesNotExist) as exc:
+        raise UnknownPerson() from exc

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("enrolments/", api.EnrolmentListView.as_view(), name="api-enrolments"),
+    path("enrolments/<uuid:pk>/", api.EnrolmentDetailView.as_view(), name="api-enrolment"),
+    path("verify/", api.VerifyView.as_view(), name="api-verify"),
+    path("identify/", api.IdentifyView.as_view(), name="api-identify"),
+    path("analyse/", api.AnalyseView.as_view(), name="api-analyse"),
+    path(
+        "people/<int:person_id>/templates/",
+        api.PersonTemplatesView.as_view(),
+        name="api-person-templates",
+    ),
+]
