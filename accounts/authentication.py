@@ -57,3 +57,30 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+DEVICE_SESSION_KEY = "faceauth_device_id"
+
+
+def device_from_session(request) -> Device | None:
+    """The kiosk or door this browser was paired as (see accounts.views.pair_device)."""
+    session = getattr(request, "session", None)
+    device_id = session.get(DEVICE_SESSION_KEY) if session is not None else None
+    if device_id is None:
+        return None
+    device = Device.objects.filter(pk=device_id, is_active=True).first()
+    if device is None:
+        session.pop(DEVICE_SESSION_KEY, None)
+    return device
+
+
+class DeviceSessionAuthentication(authentication.SessionAuthentication):
+    """A paired kiosk or door page: the device id lives in the session, the token never
+    reaches JavaScript. CSRF is enforced as for any session."""
+
+    def authenticate(self, request):
+        device = device_from_session(request._request)
+        if device is None:
+            return None
+        self.enforce_csrf(request)
+        return DevicePrincipal(device), device

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from . import views
 from .forms import LoginForm
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("device/pair/", views.pair_device, name="pair-device"),
+    path("device/unpair/", views.unpair_device, name="unpair-device"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"

@@ -194,6 +194,7 @@ REST_FRAMEWORK = {
         # First, so unauthenticated API calls answer 401 with a WWW-Authenticate header.
         "accounts.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.DeviceSessionAuthentication",
     ],
     # Deny by default: a view is reachable only by the roles it names.
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasRole"],

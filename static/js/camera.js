@@ -1,0 +1,160 @@
+/* FaceAuth webcam capture, shared by the kiosk, door, personal clock and enrolment pages.
+ *
+ * Plain script (no build step, no CDN) so that the pages work under a strict CSP.
+ * window.FaceCam:
+ *   start(video)                      open the camera; rejects with {code: "denied"|"unavailable"}
+ *   stop(video)
+ *   grab(video, {maxWidth, quality})  one JPEG Blob of the current frame (downscaled)
+ *   burst(video, {seconds, fps, maxWidth, quality})  JPEG Blobs over a time window
+ *   drawFaces(canvas, video, analysis)  face boxes from /api/biometrics/analyse/
+ *   post(url, fields)                  multipart POST with CSRF; fields may hold Blobs or arrays
+ *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function
+ */
+(function () {
+  "use strict";
+
+  function cameraError(code, message) {
+    const err = new Error(message);
+    err.code = code;
+    return err;
+  }
+
+  async function start(video) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw cameraError("unavailable", "This browser cannot use a camera here (HTTPS is needed).");
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+        audio: false,
+      });
+    } catch (e) {
+      if (e && (e.name === "NotAllowedError" || e.name === "SecurityError")) {
+        throw cameraError("denied", "Camera access was denied. Allow the camera for this page, or use your PIN.");
+      }
+      throw cameraError("unavailable", "No camera could be opened (" + (e && e.name) + ").");
+    }
+    video.srcObject = stream;
+    video.muted = true;
+    video.setAttribute("playsinline", "");
+    await video.play();
+    if (!video.videoWidth) {
+      await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));
+    }
+    return stream;
+  }
+
+  function stop(video) {
+    const stream = video.srcObject;
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    video.srcObject = null;
+  }
+
+  const scratch = document.createElement("canvas");
+
+  function grab(video, opts) {
+    const o = Object.assign({ maxWidth: 640, quality: 0.85 }, opts || {});
+    const scale = Math.min(1, o.maxWidth / (video.videoWidth || o.maxWidth));
+    scratch.width = Math.round((video.videoWidth || 640) * scale);
+    scratch.height = Math.round((video.videoHeight || 480) * scale);
+    scratch.getContext("2d").drawImage(video, 0, 0, scratch.width, scratch.height);
+    return new Promise((resolve, reject) =>
+      scratch.toBlob((b) => (b ? resolve(b) : reject(cameraError("capture", "No frame"))), "image/jpeg", o.quality)
+    );
+  }
+
+  async function burst(video, opts) {
+    const o = Object.assign({ seconds: 3, fps: 10, maxWidth: 480, quality: 0.8 }, opts || {});
+    const frames = [];
+    const n = Math.max(1, Math.round(o.seconds * o.fps));
+    const period = 1000 / o.fps;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const due = t0 + i * period;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      frames.push(await grab(video, o));
+    }
+    return frames;
+  }
+
+  function drawFaces(canvas, video, analysis) {
+    const ctx = canvas.getContext("2d");
+    canvas.width = canvas.clientWidth || video.clientWidth;
+    canvas.height = canvas.clientHeight || video.clientHeight;
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (!analysis || !analysis.faces || !analysis.frameWidth) return;
+    const sx = canvas.width / analysis.frameWidth;
+    const sy = canvas.height / analysis.frameHeight;
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = analysis.ok ? "#2da44e" : "#d29922";
+    for (const f of analysis.faces) {
+      // The video is mirrored on screen (CSS), so mirror the boxes too.
+      const x = canvas.width - (f.right * sx);
+      ctx.strokeRect(x, f.top * sy, (f.right - f.left) * sx, (f.bottom - f.top) * sy);
+    }
+  }
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    const el = document.querySelector("[name=csrfmiddlewaretoken]");
+    return el ? el.value : "";
+  }
+
+  async function post(url, fields) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields || {})) {
+      if (value === undefined || value === null) continue;
+      const values = Array.isArray(value) ? value : [value];
+      values.forEach((v, i) => {
+        if (v instanceof Blob) form.append(key, v, key + "-" + i + ".jpg");
+        else form.append(key, String(v));
+      });
+    }
+    const response = await fetch(url, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    });
+    let body = {};
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = { code: "bad_response", detail: "The server answered unexpectedly (" + response.status + ")." };
+    }
+    return { status: response.status, ok: response.ok, body: body };
+  }
+
+  function watch(video, opts) {
+    const o = Object.assign({ url: "/api/biometrics/analyse/", intervalMs: 400, maxWidth: 320 }, opts || {});
+    let stopped = false;
+    let timer = null;
+    async function tick() {
+      if (stopped) return;
+      try {
+        const blob = await grab(video, { maxWidth: o.maxWidth, quality: 0.7 });
+        const scale = (video.videoWidth || o.maxWidth) / Math.min(o.maxWidth, video.videoWidth || o.maxWidth);
+        const res = await post(o.url, { image: blob });
+        const analysis = res.body || {};
+        // Boxes come in the downscaled frame's pixels; report that frame's size.
+        analysis.frameWidth = Math.round((video.videoWidth || 640) / scale);
+        analysis.frameHeight = Math.round((video.videoHeight || 480) / scale);
+        analysis.httpStatus = res.status;
+        if (o.onAnalysis) o.onAnalysis(analysis);
+      } catch (e) {
+        if (o.onAnalysis) o.onAnalysis({ ok: false, issues: [{ code: "network", message: "Connection problem, retrying…" }] });
+      }
+      if (!stopped) timer = setTimeout(tick, o.intervalMs);
+    }
+    tick();
+    return function () {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }
+
+  window.FaceCam = { start, stop, grab, burst, drawFaces, post, watch, csrfToken };
+})();
