@@ -138,3 +138,51 @@ def celery_worker(django_db_setup, django_db_blocker):
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Factory: a headless Debian Chromium (Playwright) with a clip from ../shared as webcam.
+
+    ``chromium(video="person_03_live_30fps.mjpeg")`` returns a fresh browser context; every
+    browser opened here is closed after the test. Screenshots go to test-artifacts/.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are
+    # still plain synchronous calls, so Django's async guard does not apply to them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    ARTIFACTS.mkdir(exist_ok=True)
+    playwright = sync_playwright().start()
+    browsers = []
+
+    def launch(video: str | Path | None = None, *, deny_camera: bool = False):
+        args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--use-fake-device-for-media-stream",
+        ]
+        if not deny_camera:
+            args.append("--use-fake-ui-for-media-stream")
+        if video is not None:
+            path = Path(video) if Path(video).is_absolute() else SHARED / "video" / video
+            args.append(f"--use-file-for-fake-video-capture={path}")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        browsers.append(browser)
+        return browser.new_context(viewport={"width": 1280, "height": 800})
+
+    yield launch
+    for browser in browsers:
+        browser.close()
+    playwright.stop()
