@@ -7,6 +7,7 @@ the image or the embedding.
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
+from faceauth import metrics
 
 from . import engine
 from .errors import (
@@ -84,11 +86,15 @@ def extract_probe(image: bytes, *, purpose: str) -> engine.Probe:
     if not image:
         raise EmptyFile()
     if len(image) > settings.FACEAUTH_MAX_UPLOAD_BYTES:
+        metrics.record_error(purpose=purpose, code=engine.ImageTooLarge.code)
         raise from_engine(engine.ImageTooLarge())
     try:
-        return engine.extract(image, purpose=purpose)
+        probe = engine.extract(image, purpose=purpose)
     except engine.EngineError as exc:
+        metrics.record_error(purpose=purpose, code=exc.code, reason=getattr(exc, "reason", None))
         raise from_engine(exc) from exc
+    metrics.observe_timings(probe.timings, purpose=purpose)
+    return probe
 
 
 # ---------------------------------------------------------------- enrolment
@@ -118,6 +124,7 @@ def start_enrolment(
         extra={"job": str(job.pk), "person": person.pk, "images": len(images)},
     )
     transaction.on_commit(lambda: process_enrolment.delay(str(job.pk)))
+    transaction.on_commit(lambda: metrics.ENROLMENT_JOBS.labels(state="queued").inc())
     return job
 
 
@@ -142,6 +149,8 @@ def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
     try:
         probe = engine.extract(sample.get_image() or b"", purpose="enrol")
     except engine.EngineError as exc:
+        metrics.record_error(purpose="enrol", code=exc.code, reason=getattr(exc, "reason", None))
+        metrics.ENROLMENT_SAMPLES.labels(status="rejected", reason=exc.code).inc()
         sample.status = FaceSample.Status.REJECTED
         sample.reason = getattr(exc, "reason", None) or exc.code
         sample.message = exc.message
@@ -149,6 +158,8 @@ def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
             sample.image = None
         sample.save(update_fields=["status", "reason", "message", "image"])
         return
+    metrics.observe_timings(probe.timings, purpose="enrol")
+    metrics.ENROLMENT_SAMPLES.labels(status="accepted", reason="").inc()
     with transaction.atomic():
         template = FaceTemplate(
             person=sample.person,
@@ -175,6 +186,7 @@ def _finish_job(job: EnrolmentJob) -> EnrolmentJob:
     rejected = samples.filter(status=FaceSample.Status.REJECTED)
     job.error = "; ".join(f"photo {s.position + 1}: {s.message}" for s in rejected)[:300]
     job.save(update_fields=["processed", "accepted", "status", "error", "updated_at"])
+    metrics.ENROLMENT_JOBS.labels(state=job.status).inc()
     log.info(
         "enrolment finished",
         extra={"job": str(job.pk), "person": job.person_id, "accepted": accepted},
@@ -191,9 +203,13 @@ def _quality_score(quality: engine.Quality) -> float:
 
 
 def mark_job_failed(*, job_id: str, error: str) -> None:
-    EnrolmentJob.objects.filter(pk=job_id).exclude(status=EnrolmentJob.Status.DONE).update(
-        status=EnrolmentJob.Status.FAILED, error=error[:300]
+    updated = (
+        EnrolmentJob.objects.filter(pk=job_id)
+        .exclude(status=EnrolmentJob.Status.DONE)
+        .update(status=EnrolmentJob.Status.FAILED, error=error[:300])
     )
+    if updated:
+        metrics.ENROLMENT_JOBS.labels(state=EnrolmentJob.Status.FAILED).inc()
 
 
 # ---------------------------------------------------------------- revocation
@@ -245,9 +261,15 @@ class _GalleryCache:
             return self.gallery
         with self._lock:
             if self.gallery is None or self.version != version:
+                started = time.perf_counter()
                 self.gallery = _build_gallery()
                 self.version = version
                 self.rebuilds += 1
+                metrics.record_gallery(
+                    templates=len(self.gallery),
+                    people=self.gallery.n_people,
+                    seconds=time.perf_counter() - started,
+                )
             return self.gallery
 
 
@@ -297,6 +319,7 @@ def verify_person(*, person: User, image: bytes, where: str = "") -> MatchResult
         quality=probe.quality.as_dict(),
         timings=probe.timings,
     )
+    metrics.record_decision(kind="verify", match=result.match)
     log.info("verify", extra={"where": where, **result.as_log()})
     return result
 
@@ -319,6 +342,12 @@ def identify_face(*, image: bytes, where: str = "") -> MatchResult:
         person=person,
         quality=probe.quality.as_dict(),
         timings=probe.timings,
+    )
+    metrics.record_decision(
+        kind="identify",
+        match=result.match,
+        # A gallery hit on somebody who may not authenticate (now) is a refusal, not a miss.
+        reason="not_authorised" if decision.match and person is None else "threshold",
     )
     log.info("identify", extra={"where": where, **result.as_log()})
     return result

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
-from . import views
+from . import health, metrics, views
 
 admin.site.site_header = "FaceAuth administration"
 admin.site.site_title = "FaceAuth admin"
@@ -12,6 +12,8 @@ admin.site.index_title = "People, roles, devices and biometrics"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/accounts/", include("accounts.api_urls")),
