@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Department, Device, User
+from .models import AuditEntry, Department, Device, User
 
 
 class OnboardingForm(forms.ModelForm):
@@ -122,7 +122,7 @@ class PersonAdmin(DjangoUserAdmin):
             role_changed = "role" in form.changed_data
             super().save_model(request, obj, form, change)
             if role_changed:
-                services.assign_role(person=obj, role=obj.role)
+                services.assign_role(person=obj, role=obj.role, actor=request.user)
             return
         data = form.cleaned_data
         person = services.onboard_person(
@@ -208,3 +208,25 @@ class DeviceAdmin(admin.ModelAdmin):
 
 # Role groups are managed by the data migration and roles.py; editing them by hand drifts.
 admin.site.unregister(Group)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Admins read and filter the trail; nobody can add, change or delete it."""
+
+    list_display = ("at", "actor_label", "action", "outcome", "target_label", "device", "ip")
+    list_filter = ("action", "outcome", "device")
+    search_fields = ("actor_label", "target_label", "target_id", "action")
+    date_hierarchy = "at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

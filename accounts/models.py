@@ -141,3 +141,60 @@ class Device(models.Model):
         self.token_hash = self.hash_token(token)
         self.token_prefix = token[:8]
         return token
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk writes would bypass the model's guards; refuse them."""
+
+    def update(self, **kwargs):
+        raise PermissionError(f"{self.model.__name__} is append-only")
+
+    def delete(self):
+        raise PermissionError(f"{self.model.__name__} is append-only")
+
+    def _raw_delete(self, using):
+        raise PermissionError(f"{self.model.__name__} is append-only")
+
+
+class AuditEntry(models.Model):
+    """Append-only audit trail: who did what, from where, with what outcome.
+
+    It never holds an image or an embedding, only identifiers, codes and numbers.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=60, db_index=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit trail"
+        indexes = [
+            models.Index(fields=["action", "at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("AuditEntry is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("AuditEntry is append-only")

@@ -7,13 +7,17 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit
 from .models import STAFF_ROLES, Department, Device, Role, User
 from .roles import group_name
 from .signals import person_offboarded
 
 
-def _log(actor: User | None, obj, message: str) -> None:
-    """Record the change in Django's admin history (who, when, what)."""
+def _log(
+    actor: User | None, obj, message: str, *, action: str, details: dict | None = None
+) -> None:
+    """Record the change in the audit trail and in Django's admin history (who, when, what)."""
+    audit.record(action, actor=actor, outcome="done", target=obj, details=details)
     if actor is None or not actor.pk:
         return
     LogEntry.objects.log_actions(
@@ -25,14 +29,23 @@ def _log(actor: User | None, obj, message: str) -> None:
     )
 
 
-def assign_role(*, person: User, role: str) -> User:
+def assign_role(*, person: User, role: str, actor: User | None = None) -> User:
     """Make ``role`` the person's role: one role group, staff flag for admin-site roles."""
+    previous = person.role
     person.role = Role(role)
     person.is_staff = person.role in STAFF_ROLES or person.is_superuser
     person.save(update_fields=["role", "is_staff"])
     role_groups = Group.objects.filter(name__in=[group_name(r) for r in Role])
     person.groups.remove(*role_groups)
     person.groups.add(Group.objects.get_or_create(name=group_name(person.role))[0])
+    if previous != person.role or actor is not None:
+        audit.record(
+            "person.role",
+            actor=actor,
+            outcome="done",
+            target=person,
+            details={"from": previous, "to": person.role},
+        )
     return person
 
 
@@ -78,7 +91,13 @@ def onboard_person(
     person.full_clean()
     person.save()
     assign_role(person=person, role=role)
-    _log(actor, person, f"Onboarded as {person.get_role_display()}")
+    _log(
+        actor,
+        person,
+        f"Onboarded as {person.get_role_display()}",
+        action="person.onboard",
+        details={"role": person.role},
+    )
     return person
 
 
@@ -88,7 +107,7 @@ def offboard_person(*, person: User, actor: User | None = None) -> User:
     person.is_active = False
     person.offboarded_at = timezone.now()
     person.save(update_fields=["is_active", "offboarded_at"])
-    _log(actor, person, "Offboarded (deactivated)")
+    _log(actor, person, "Offboarded (deactivated)", action="person.offboard")
     person_offboarded.send(sender=User, person=person, actor=actor)
     return person
 
@@ -98,7 +117,7 @@ def reactivate_person(*, person: User, actor: User | None = None) -> User:
     person.is_active = True
     person.offboarded_at = None
     person.save(update_fields=["is_active", "offboarded_at"])
-    _log(actor, person, "Reactivated")
+    _log(actor, person, "Reactivated", action="person.reactivate")
     return person
 
 
@@ -115,7 +134,7 @@ def register_device(
     token = device.issue_token()
     device.full_clean(exclude=["token_hash", "token_prefix"])
     device.save()
-    _log(actor, device, "Registered device")
+    _log(actor, device, "Registered device", action="device.register", details={"kind": kind})
     return device, token
 
 
@@ -124,7 +143,7 @@ def rotate_device_token(*, device: Device, actor: User | None = None) -> str:
     device.is_active = True
     device.revoked_at = None
     device.save(update_fields=["token_hash", "token_prefix", "is_active", "revoked_at"])
-    _log(actor, device, "Issued a new token")
+    _log(actor, device, "Issued a new token", action="device.token")
     return token
 
 
@@ -132,5 +151,5 @@ def revoke_device(*, device: Device, actor: User | None = None) -> Device:
     device.is_active = False
     device.revoked_at = timezone.now()
     device.save(update_fields=["is_active", "revoked_at"])
-    _log(actor, device, "Revoked device")
+    _log(actor, device, "Revoked device", action="device.revoke")
     return device

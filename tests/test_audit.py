@@ -1,0 +1,71 @@
+"""The audit trail records who did what, holds no biometric data and cannot be changed."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import audit, services
+from accounts.models import AuditEntry
+
+
+def test_role_device_and_offboarding_changes_are_audited(people):
+    admin, guard = people["admin"], people["guard"]
+    services.assign_role(person=guard, role="manager", actor=admin)
+    device, _ = services.register_device(name="Door X", kind="door", actor=admin)
+    services.revoke_device(device=device, actor=admin)
+    services.offboard_person(person=people["employee"], actor=admin)
+    actions = list(AuditEntry.objects.filter(actor=admin).values_list("action", flat=True))
+    for action in ("person.role", "device.register", "device.revoke", "person.offboard"):
+        assert action in actions
+    role_change = AuditEntry.objects.get(action="person.role", target_id=str(guard.pk), actor=admin)
+    assert role_change.details == {"from": "guard", "to": "manager"}
+
+
+def test_sign_in_attempts_are_audited_without_the_password(client, people):
+    employee = people["employee"]
+    client.post(reverse("login"), {"username": employee.username, "password": "wrong-one"})
+    client.post(
+        reverse("login"), {"username": employee.username, "password": "correct-horse-battery"}
+    )
+    failed = AuditEntry.objects.get(action="auth.password", outcome="failure")
+    assert failed.target_label == employee.username and "wrong-one" not in str(failed.details)
+    assert AuditEntry.objects.filter(
+        action="auth.password", outcome="success", actor=employee
+    ).exists()
+
+
+def test_audit_entries_cannot_be_changed_or_deleted(people, client):
+    entry = audit.record("test.action", actor=people["admin"], outcome="done")
+    entry.outcome = "tampered"
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.filter(pk=entry.pk).update(outcome="tampered")
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    client.force_login(people["admin"])
+    change = client.post(
+        reverse("admin:accounts_auditentry_change", args=[entry.pk]), {"outcome": "tampered"}
+    )
+    assert change.status_code == 403
+    delete = client.post(
+        reverse("admin:accounts_auditentry_delete", args=[entry.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    entry.refresh_from_db()
+    assert entry.outcome == "done"
+    assert (
+        client.get(
+            reverse("admin:accounts_auditentry_changelist"), {"action": "test.action"}
+        ).status_code
+        == 200
+    )
+
+
+def test_audit_refuses_images_and_embeddings(db):
+    with pytest.raises(ValueError):
+        audit.record("x", details={"image": b"\xff\xd8\xff"})
+    with pytest.raises(ValueError):
+        audit.record("x", details={"embedding": [0.1] * 128})
+    assert not AuditEntry.objects.filter(action="x").exists()
