@@ -40,6 +40,24 @@ def accept_request_id(value: str | None) -> str:
     return value if value and _VALID_ID.match(value) else new_request_id()
 
 
+def _install_record_factory() -> None:
+    """Stamp ``request_id`` on every record when it is made, whatever handler sees it later."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "faceauth_request_id", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = request_id_var.get() or "-"
+        return record
+
+    factory.faceauth_request_id = True
+    logging.setLogRecordFactory(factory)
+
+
+_install_record_factory()
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``record.request_id`` (``-`` outside a request or task) for every formatter."""
 
@@ -77,6 +95,11 @@ def _safe(value):
     return str(value)
 
 
+def _request_id_of(record: logging.LogRecord) -> str | None:
+    value = getattr(record, "request_id", None) or request_id_var.get()
+    return None if value in (None, "-") else value
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -84,7 +107,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+            "request_id": _request_id_of(record),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in entry and not key.startswith("_"):
