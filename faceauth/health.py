@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 
@@ -38,7 +38,7 @@ def check_cache() -> str:
             raise RuntimeError("cache read back nothing")
     finally:
         cache.delete(key)
-    return cache.__class__.__name__
+    return caches["default"].__class__.__name__
 
 
 def check_broker() -> str:
