@@ -1,0 +1,53 @@
+"""FaceAuth face-recognition engine (plain Python: no Django imports in this package).
+
+Pipeline: decode_image -> detect_faces (dlib HOG) -> 5-point landmarks -> assess_quality ->
+aligned 150x150 chip -> dlib ResNet 128-d descriptor (optionally averaged with its mirror) ->
+L2-normalised embedding. Scores are cosine similarities: higher = more alike, and a
+comparison matches when ``score >= threshold`` (thresholds from calibration.json).
+"""
+
+from .detection import FaceBox, detect_faces, landmarks5, landmarks68
+from .errors import (
+    CorruptImage,
+    EngineError,
+    ImageTooLarge,
+    MultipleFaces,
+    NoFace,
+    PoorQuality,
+)
+from .imaging import MAX_BYTES, MAX_PIXELS, decode_image
+from .matching import Calibration, Decision, Gallery, default_calibration, verify
+from .models import PIPELINE_VERSION, model_versions
+from .pipeline import Probe, embed, extract, face_chip
+from .quality import FrameAnalysis, Quality, analyse_frame, assess_quality
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "PIPELINE_VERSION",
+    "Calibration",
+    "CorruptImage",
+    "Decision",
+    "EngineError",
+    "FaceBox",
+    "FrameAnalysis",
+    "Gallery",
+    "ImageTooLarge",
+    "MultipleFaces",
+    "NoFace",
+    "PoorQuality",
+    "Probe",
+    "Quality",
+    "analyse_frame",
+    "assess_quality",
+    "decode_image",
+    "default_calibration",
+    "detect_faces",
+    "embed",
+    "extract",
+    "face_chip",
+    "landmarks5",
+    "landmarks68",
+    "model_versions",
+    "verify",
+]

@@ -1,0 +1,405 @@
+"""Offline evaluation and calibration on a labelled folder (layout of shared/faces/README.md).
+
+Every image goes through the production pipeline with the enrolment-grade detector; where an
+image has several faces the one nearest the centre is used (LFW's convention)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .detection import detect_faces, landmarks5, shape_points
+from .errors import EngineError
+from .imaging import decode_image
+from .pipeline import _descriptor, choose_face, face_chip
+from .quality import assess_quality
+
+QUALITY_FIELDS = ("face_px", "sharpness", "brightness", "contrast", "yaw")
+
+
+@dataclass
+class EmbeddingSet:
+    paths: list[str]
+    identities: list[str]
+    ok: np.ndarray  # bool (n,)
+    single: np.ndarray  # float32 (n, 128) descriptor of the chip (unit norm; zeros if not ok)
+    mirror: np.ndarray  # float32 (n, 128) descriptor of the mirrored chip
+    quality: np.ndarray  # float32 (n, len(QUALITY_FIELDS))
+    faces_found: np.ndarray  # int (n,)
+    ms: np.ndarray  # float (n,) pipeline time per image (decode .. both descriptors)
+
+    def embeddings(self, mirror: bool = True) -> np.ndarray:
+        e = self.single + self.mirror if mirror else self.single.copy()
+        n = np.linalg.norm(e, axis=1, keepdims=True)
+        return (e / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+def _embed_file(path: str) -> tuple:
+    t0 = time.perf_counter()
+    try:
+        rgb = decode_image(Path(path).read_bytes())
+        faces = detect_faces(rgb, upsample=True)
+        if not faces:
+            return (False, None, None, None, 0, 0.0)
+        face = choose_face(faces, rgb.shape, "central")
+        shape = landmarks5(rgb, face)
+        q = assess_quality(rgb, face, shape_points(shape), len(faces))
+        chip = face_chip(rgb, shape)
+        single = _descriptor(chip)
+        mirror = _descriptor(np.ascontiguousarray(chip[:, ::-1]))
+        qv = [getattr(q, f) for f in QUALITY_FIELDS]
+        ms = (time.perf_counter() - t0) * 1000
+        return (True, single, mirror, qv, len(faces), ms)
+    except EngineError:
+        return (False, None, None, None, 0, 0.0)
+
+
+def read_manifest(faces_dir: Path) -> list[dict[str, str]]:
+    with open(faces_dir / "manifest.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def compute_embeddings(
+    faces_dir: Path, *, cache: Path | None = None, workers: int | None = None
+) -> EmbeddingSet:
+    """Embed every manifest image (both cores by default); optionally cached in an .npz."""
+    faces_dir = Path(faces_dir)
+    rows = read_manifest(faces_dir)
+    paths = [r["path"] for r in rows]
+    if cache and Path(cache).exists():
+        z = np.load(cache, allow_pickle=False)
+        if list(z["paths"]) == paths:
+            return EmbeddingSet(
+                paths, [r["identity"] for r in rows], z["ok"], z["single"], z["mirror"],
+                z["quality"], z["faces_found"], z["ms"],
+            )  # fmt: skip
+    files = [str(faces_dir / p) for p in paths]
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_embed_file, files, chunksize=16))
+    else:
+        results = [_embed_file(f) for f in files]
+    n = len(files)
+    ok = np.array([r[0] for r in results], dtype=bool)
+    single = np.zeros((n, 128), np.float32)
+    mirror = np.zeros((n, 128), np.float32)
+    quality = np.zeros((n, len(QUALITY_FIELDS)), np.float32)
+    for i, r in enumerate(results):
+        if r[0]:
+            single[i], mirror[i], quality[i] = r[1], r[2], r[3]
+    faces_found = np.array([r[4] for r in results], dtype=np.int32)
+    ms = np.array([r[5] for r in results], dtype=np.float64)
+    es = EmbeddingSet(
+        paths, [r["identity"] for r in rows], ok, single, mirror, quality, faces_found, ms
+    )
+    if cache:
+        np.savez(
+            cache, paths=np.array(paths), ok=ok, single=single, mirror=mirror,
+            quality=quality, faces_found=faces_found, ms=ms,
+        )  # fmt: skip
+    return es
+
+
+# LFW errata (shared/faces/README.md): one person under two names is merged; images that the
+# errata say show somebody else are left out of the identity metrics.
+ERRATA_MERGE = {"Wang_Nan": "Nan_Wang"}
+ERRATA_EXCLUDE = {
+    "Bart_Hendricks/1.jpg",  # duplicate of Ricky_Ray_0001
+    "Emmy_Rossum/1.jpg",  # duplicate of Eva_Amurri_0001
+    "Jim_OBrien/1.jpg",  # a different person from Jim_OBrien 2/3
+    "Martha_Bowen/2.jpg",  # actually Gabrielle Rose
+}
+NON_IDENTITY = {"_no_face", "_multi_face"}
+
+
+def identity_mask(es: EmbeddingSet) -> np.ndarray:
+    return np.array(
+        [
+            i not in NON_IDENTITY and p not in ERRATA_EXCLUDE
+            for p, i in zip(es.paths, es.identities, strict=True)
+        ]
+    )
+
+
+def labels(es: EmbeddingSet) -> np.ndarray:
+    return np.array([ERRATA_MERGE.get(i, i) for i in es.identities])
+
+
+def fnmr_at_fmr(genuine: np.ndarray, impostor: np.ndarray, fmr: float) -> tuple[float, float]:
+    """(FNMR, threshold) at the lowest threshold whose FMR <= fmr."""
+    imp = np.sort(impostor)[::-1]
+    k = int(np.floor(fmr * len(imp)))  # at most k impostors may reach the threshold
+    thr = float(np.nextafter(imp[k], np.float32(2))) if k < len(imp) else float(imp[-1])
+    return float(np.mean(genuine < thr)), thr
+
+
+def pair_scores(emb: np.ndarray, ok: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All genuine and impostor image-pair scores; a failed image scores -1 against anything."""
+    e = np.where(ok[:, None], emb, 0).astype(np.float32)
+    s = e @ e.T
+    s[~ok, :] = -1.0
+    s[:, ~ok] = -1.0
+    iu = np.triu_indices(len(e), 1)
+    same = (lab[:, None] == lab[None, :])[iu]
+    flat = s[iu]
+    return flat[same], flat[~same]
+
+
+def template_scores(
+    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray, n_templates: int = 3, min_images: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Enrol the first ``n_templates`` images of each identity with >= ``min_images``; probe with
+    the rest (genuine) and with every image of the other identities (impostor)."""
+    from .matching import person_template
+
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(lab):
+        by_id[name].append(i)
+    e = np.where(ok[:, None], emb, 0).astype(np.float32)
+    gen, imp = [], []
+    for idx in by_id.values():
+        if len(idx) < min_images:
+            continue
+        tmpl = [i for i in idx[:n_templates] if ok[i]]
+        if not tmpl:
+            continue
+        s = e @ person_template(e[tmpl])  # (n,) score of every image vs this person
+        s[~ok] = -1.0
+        mine = np.zeros(len(e), bool)
+        mine[idx] = True
+        gen.append(s[idx[n_templates:]])
+        imp.append(s[~mine])
+    return np.concatenate(gen), np.concatenate(imp)
+
+
+def identification_scores(
+    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Open-set 1:N. Gallery = first image of each identity with >= 2 images; known probes =
+    their other images; unknown probes = identities with a single image.
+    Returns (known top score, known top-is-correct, unknown top score, gallery size)."""
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(lab):
+        by_id[name].append(i)
+    gallery = [idx[0] for idx in by_id.values() if len(idx) >= 2 and ok[idx[0]]]
+    known = [i for idx in by_id.values() if len(idx) >= 2 for i in idx[1:]]
+    unknown = [idx[0] for idx in by_id.values() if len(idx) == 1]
+    g = emb[gallery]
+    g_lab = lab[gallery]
+
+    def top(probes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        s = emb[probes] @ g.T
+        best = s.argmax(axis=1)
+        score = s[np.arange(len(probes)), best]
+        score[~ok[probes]] = -1.0
+        return score, g_lab[best]
+
+    k_score, k_lab = top(known)
+    u_score, _ = top(unknown)
+    return k_score, k_lab == lab[known], u_score, len(gallery)
+
+
+def tpir_at_fpir(k_score, k_correct, u_score, fpir: float) -> tuple[float, float]:
+    tp = np.where(k_correct, k_score, -2.0)
+    fnir, thr = fnmr_at_fmr(tp, u_score, fpir)
+    return 1.0 - fnir, thr
+
+
+def read_pairs(faces_dir: Path) -> list[tuple[str, str, bool]]:
+    path = Path(faces_dir) / "pairs_lfw_view1_devtrain.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [
+            (r["path1"], r["path2"], r["same"] == "1")
+            for r in csv.DictReader(fh)
+            if r.get("known_wrong_label", "0") != "1"
+        ]
+
+
+def evaluate(
+    faces_dir: Path,
+    *,
+    calibration=None,
+    cache: Path | None = None,
+    plot: Path | None = None,
+    mirror: bool = True,
+) -> dict:
+    """All metrics of the brief, at the calibrated thresholds (see module docstring)."""
+    from .matching import default_calibration
+
+    cal = calibration or default_calibration()
+    faces_dir = Path(faces_dir)
+    es = compute_embeddings(faces_dir, cache=cache)
+    emb = es.embeddings(mirror=mirror)
+    idm = identity_mask(es)
+    lab = labels(es)[idm]
+    e, ok = emb[idm], es.ok[idm]
+    gen, imp = pair_scores(e, ok, lab)
+    vt = cal.verify_threshold(1)  # image vs image
+    tt = cal.verify_threshold(3)  # image vs mean template of 3 photos
+
+    pos = {p: i for i, p in enumerate(es.paths)}
+    pairs = read_pairs(faces_dir)
+    correct = 0
+    for p1, p2, same in pairs:
+        i, j = pos[p1], pos[p2]
+        s = float(emb[i] @ emb[j]) if es.ok[i] and es.ok[j] else -1.0
+        correct += (s >= vt) == same
+
+    t_gen, t_imp = template_scores(e, ok, lab)
+    k_score, k_correct, u_score, n_gallery = identification_scores(e, ok, lab)
+    it = cal.identify_threshold(n_gallery)
+    no_face = [i for i, x in enumerate(es.identities) if x == "_no_face"]
+    multi = [i for i, x in enumerate(es.identities) if x == "_multi_face"]
+    rows = {r["path"]: r for r in read_manifest(faces_dir)}
+    det = {k: fnmr_at_fmr(gen, imp, 10.0**-k) for k in (3, 4)}
+    out = {
+        "images": len(es.paths),
+        "ms_per_image": round(float(np.median(es.ms[es.ok])), 1),
+        "failure_to_acquire": round(float(1 - ok.mean()), 5),
+        "thresholds": {
+            "score": "cosine similarity, higher = more alike, match if score >= threshold",
+            "verify": round(vt, 4),
+            "verify_3_templates": round(tt, 4),
+            "identify": round(it, 4),
+            "identify_gallery_size": n_gallery,
+            "model_version": cal.model_version,
+        },
+        "pairs_accuracy": round(correct / max(1, len(pairs)), 5),
+        "pairs": len(pairs),
+        "genuine_pairs": int(len(gen)),
+        "impostor_pairs": int(len(imp)),
+        "FMR": float(np.mean(imp >= vt)),
+        "FNMR": round(float(np.mean(gen < vt)), 5),
+        "FNMR_at_FMR_1e-3": round(det[3][0], 5),
+        "FNMR_at_FMR_1e-4": round(det[4][0], 5),
+        "template_FNMR_at_FMR_1e-4": round(fnmr_at_fmr(t_gen, t_imp, 1e-4)[0], 5),
+        "template_FMR": float(np.mean(t_imp >= tt)),
+        "template_FNMR": round(float(np.mean(t_gen < tt)), 5),
+        "template_genuine": int(len(t_gen)),
+        "template_impostor": int(len(t_imp)),
+        "rank1_TPIR": round(float(np.mean(k_correct & (k_score >= it))), 5),
+        "FPIR": round(float(np.mean(u_score >= it)), 5),
+        "TPIR_at_FPIR_1e-2": round(tpir_at_fpir(k_score, k_correct, u_score, 1e-2)[0], 5),
+        "TPIR_at_FPIR_1e-3": round(tpir_at_fpir(k_score, k_correct, u_score, 1e-3)[0], 5),
+        "known_probes": int(len(k_score)),
+        "unknown_probes": int(len(u_score)),
+        "no_face_false_detections": int(es.faces_found[no_face].sum()),
+        "multi_face": {
+            es.paths[i]: {
+                "found": int(es.faces_found[i]),
+                "manifest": rows[es.paths[i]]["num_faces"],
+            }
+            for i in multi
+        },
+        "errata_applied": {"merged": ERRATA_MERGE, "excluded": sorted(ERRATA_EXCLUDE)},
+    }
+    if plot:
+        plot_det(gen, imp, Path(plot), t_gen=t_gen, t_imp=t_imp, verify_threshold=vt)
+    return out
+
+
+def plot_det(gen, imp, path: Path, *, t_gen=None, t_imp=None, verify_threshold=None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    curves = [("single image", gen, imp)]
+    if t_gen is not None:
+        curves.append(("3 templates, mean template", t_gen, t_imp))
+    for name, g, i in curves:
+        thr = np.quantile(i, 1 - np.logspace(-6, -0.3, 200))
+        fmr = np.array([np.mean(i >= t) for t in thr])
+        fnmr = np.array([np.mean(g < t) for t in thr])
+        ax.plot(np.maximum(fmr, 1e-7), np.maximum(fnmr, 1e-4), label=name)
+    if verify_threshold is not None:
+        ax.plot(
+            [max(np.mean(imp >= verify_threshold), 1e-7)],
+            [max(np.mean(gen < verify_threshold), 1e-4)], "ko", label="verify threshold",
+        )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("FMR (false match rate)")
+    ax.set_ylabel("FNMR (false non-match rate)")
+    ax.set_title("FaceAuth DET")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+VERIFY_TARGET_FMR = 1e-2
+IDENTIFY_TARGET_FPIR = 1e-2
+
+
+def calibrate(
+    faces_dir: Path,
+    *,
+    cache: Path | None = None,
+    verify_target_fmr: float = VERIFY_TARGET_FMR,
+    identify_target_fpir: float = IDENTIFY_TARGET_FPIR,
+) -> dict:
+    """Thresholds from the impostor score distribution of a labelled folder (calibration.json).
+
+    Stores the per-comparison FMR curve so a deployment computes the 1:N threshold for its own
+    gallery size, plus an exponential tail fit to extrapolate below the measurable FMR."""
+    from .models import PIPELINE_VERSION
+
+    es = compute_embeddings(Path(faces_dir), cache=cache)
+    idm = identity_mask(es) & es.ok
+    lab = labels(es)[idm]
+    e = es.embeddings(True)[idm]
+    ones = np.ones(len(e), bool)
+    curves, by_fmr = {}, {}
+    for kind, (gen, imp) in {
+        "single": pair_scores(e, ones, lab),
+        "template": template_scores(e, ones, lab),
+    }.items():
+        curves[kind] = _score_curve(imp)
+        by_fmr[kind] = {
+            f"{f:.0e}": round(fnmr_at_fmr(gen, imp, f)[1], 4) for f in (1e-2, 1e-3, 1e-4)
+        }
+    # Refine band: how far a single-descriptor score can sit from the mirror-averaged one.
+    single = es.embeddings(False)[idm]
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, len(e), (2, 200_000))
+    delta = np.abs(np.sum(single[i] * e[j], 1) - np.sum(e[i] * e[j], 1))
+    return {
+        "model_version": PIPELINE_VERSION,
+        "score": "cosine similarity of L2-normalised embeddings; match if score >= threshold",
+        "source": {"images": int(len(e)), "people": int(len(set(lab)))},
+        "verify": {"target_fmr": verify_target_fmr},
+        "identify": {"target_fpir": identify_target_fpir},
+        "curves": curves,
+        "empirical_thresholds": by_fmr,  # for reading only; the code uses the curves
+        "refine_band": round(float(np.quantile(delta, 0.999)), 4),
+    }
+
+
+def _score_curve(impostor: np.ndarray) -> dict:
+    imp = np.sort(impostor)
+    n = len(imp)
+    ts = np.round(np.arange(0.80, 1.0, 0.0025), 4)
+    counts = n - np.searchsorted(imp, ts, side="left")
+    keep = counts >= 5  # below ~5 impostors the empirical FMR is noise: extrapolate instead
+    ts, fmr = ts[keep], counts[keep] / n
+    fit = (fmr <= 1e-3) & (fmr >= 10 / n)
+    b, a = np.polyfit(ts[fit], np.log10(fmr[fit]), 1)
+    return {
+        "impostors": int(n),
+        "thresholds": ts.tolist(),
+        "fmr": [float(f"{f:.4g}") for f in fmr],
+        "tail": [round(float(a), 4), round(float(b), 4)],
+    }

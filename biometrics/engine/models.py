@@ -1,0 +1,86 @@
+"""dlib models: located without importing face_recognition_models, loaded once per process."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dlib
+
+PIPELINE_VERSION = "faceauth-dlib-1"  # bump when anything changes the embedding or the scores
+
+DETECTOR = "hog_frontal"
+SHAPE_5 = "shape_predictor_5_face_landmarks.dat"
+SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
+RESNET = "dlib_face_recognition_resnet_model_v1.dat"
+CNN_DETECTOR = "mmod_human_face_detector.dat"
+
+_lock = threading.Lock()
+_loaded: dict[str, Any] = {}
+
+
+@cache
+def models_dir() -> Path:
+    # Importing face_recognition_models breaks on new setuptools (pkg_resources); only find it.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face_recognition_models package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _get(name: str, factory) -> Any:
+    obj = _loaded.get(name)
+    if obj is None:
+        with _lock:  # double-checked: several request threads may race on first use
+            obj = _loaded.get(name)
+            if obj is None:
+                obj = factory()
+                _loaded[name] = obj
+    return obj
+
+
+def detector() -> Any:
+    return _get(DETECTOR, dlib.get_frontal_face_detector)
+
+
+def cnn_detector() -> Any:
+    """dlib's MMOD CNN detector: ~0.4 s per 250 px image, only the enrolment fallback."""
+    return _get(
+        CNN_DETECTOR, lambda: dlib.cnn_face_detection_model_v1(str(models_dir() / CNN_DETECTOR))
+    )
+
+
+def shape_predictor_5() -> Any:
+    return _get(SHAPE_5, lambda: dlib.shape_predictor(str(models_dir() / SHAPE_5)))
+
+
+def shape_predictor_68() -> Any:
+    """68-point model, only for optional features (liveness); nothing essential uses it."""
+    return _get(SHAPE_68, lambda: dlib.shape_predictor(str(models_dir() / SHAPE_68)))
+
+
+def face_encoder() -> Any:
+    return _get(RESNET, lambda: dlib.face_recognition_model_v1(str(models_dir() / RESNET)))
+
+
+@cache
+def _file_info(name: str) -> dict[str, Any]:
+    path = models_dir() / name
+    data = path.read_bytes()
+    return {"file": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()[:12]}
+
+
+def model_versions() -> dict[str, Any]:
+    """Everything that determines an embedding; store it next to templates."""
+    return {
+        "pipeline": PIPELINE_VERSION,
+        "dlib": dlib.__version__,
+        "detector": DETECTOR,
+        "fallback_detector": _file_info(CNN_DETECTOR),
+        "landmarks": _file_info(SHAPE_5),
+        "encoder": _file_info(RESNET),
+    }

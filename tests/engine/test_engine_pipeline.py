@@ -1,0 +1,124 @@
+"""extract / verify / Gallery with the real dlib models on a handful of real photos."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from biometrics.engine import (
+    Calibration,
+    Gallery,
+    MultipleFaces,
+    NoFace,
+    PoorQuality,
+    analyse_frame,
+    decode_image,
+    default_calibration,
+    detect_faces,
+    extract,
+    model_versions,
+    verify,
+)
+from biometrics.engine.matching import CALIBRATION_FILE
+
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+SPOOF = FACES.parent / "spoof"
+VIDEO = FACES.parent / "video"
+
+
+def _bytes(rel: str) -> bytes:
+    return (FACES / rel).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def enrolled() -> dict[str, np.ndarray]:
+    """Templates of two deepface people, as enrolment would compute them."""
+    return {
+        p: np.stack([extract(_bytes(f"{p}/{n}.jpg"), purpose="enrol").embedding for n in (1, 2)])
+        for p in ("deepface_01", "deepface_02")
+    }
+
+
+def test_probe_shape_and_timings():
+    probe = extract(_bytes("deepface_01/3.jpg"), purpose="enrol", check_quality=False)
+    assert probe.embedding.shape == (128,) and probe.embedding.dtype == np.float32
+    assert abs(float(np.linalg.norm(probe.embedding)) - 1) < 1e-5
+    assert probe.mirrored and probe.descriptor_calls >= 2
+    assert {"decode", "detect", "quality", "chip", "descriptor", "total"} <= set(probe.timings)
+
+
+def test_same_person_verifies_other_person_does_not(enrolled):
+    probe = extract(_bytes("deepface_01/3.jpg"), purpose="verify", check_quality=False)
+    same = verify(probe, enrolled["deepface_01"])
+    other = verify(probe, enrolled["deepface_02"])
+    assert same.match and same.score >= same.threshold
+    assert not other.match and other.score < other.threshold
+    assert same.threshold == default_calibration().verify_threshold(2)
+    assert same.model == default_calibration().model_version
+
+
+def test_gallery_search(enrolled):
+    ids = [p for p, t in enrolled.items() for _ in t]
+    gallery = Gallery(ids, np.concatenate(list(enrolled.values())))
+    hit = gallery.search(extract(_bytes("deepface_02/3.jpg"), purpose="identify",
+                                 check_quality=False))  # fmt: skip
+    assert hit.owner == "deepface_02" and hit.match
+    stranger = gallery.search(extract(_bytes("deepface_05/1.jpg"), check_quality=False))
+    assert stranger.owner is None and not stranger.match
+    assert stranger.score < stranger.threshold
+
+
+def test_no_face():
+    with pytest.raises(NoFace) as exc:
+        extract(_bytes("_no_face/02.jpg"))
+    assert exc.value.code == "no_face" and exc.value.message
+
+
+def test_multiple_faces():
+    with pytest.raises(MultipleFaces) as exc:
+        extract(_bytes("_multi_face/05.jpg"))
+    assert exc.value.code == "multiple_faces"
+
+
+def test_exif_rotation_is_what_makes_the_face_findable():
+    data = (SPOOF / "real" / "01.jpg").read_bytes()
+    upright = decode_image(data)
+    sideways = np.ascontiguousarray(np.rot90(upright, 1))  # the stored pixel orientation
+    assert len(detect_faces(upright)) == 1
+    assert detect_faces(sideways) == []
+    assert extract(data, check_quality=False).box.width > 80
+
+
+def test_poor_quality_reasons():
+    rgb = decode_image((VIDEO / "person_01_still.jpg").read_bytes())
+    with pytest.raises(PoorQuality) as exc:
+        extract((rgb * 0.12).astype(np.uint8))
+    assert exc.value.code == "poor_quality" and exc.value.reason == "too_dark"
+    assert exc.value.message == "Too dark"
+
+
+def test_analyse_frame_is_cheap_guidance():
+    rgb = decode_image((VIDEO / "person_01_still.jpg").read_bytes())
+    ok = analyse_frame(rgb)
+    assert ok.ok and ok.issues == [] and len(ok.faces) == 1
+    blurred = analyse_frame(cv2.GaussianBlur(rgb, (0, 0), 10))
+    assert not blurred.ok and "too_blurry" in [i["code"] for i in blurred.issues]
+    empty = analyse_frame(np.zeros((480, 640, 3), np.uint8))
+    assert not empty.ok and empty.issues[0]["code"] == "no_face"
+
+
+def test_identify_threshold_grows_with_gallery():
+    cal = Calibration.load(CALIBRATION_FILE)
+    t = [cal.identify_threshold(n) for n in (10, 1_000, 100_000)]
+    assert t[0] < t[1] < t[2] <= 1.0
+    assert cal.identify_threshold(1) >= cal.verify_threshold(1)
+    assert cal.verify_threshold(1, fmr=1e-4) > cal.verify_threshold(1, fmr=1e-2)
+
+
+def test_model_versions():
+    v = model_versions()
+    assert v["pipeline"] and v["dlib"]
+    for key in ("landmarks", "encoder"):
+        assert v[key]["file"].endswith(".dat") and len(v[key]["sha256"]) == 12
+        assert v[key]["bytes"] > 1_000_000
