@@ -176,11 +176,19 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "location", "is_active", "token_prefix", "last_seen_at")
+    list_display = (
+        "name",
+        "kind",
+        "location",
+        "is_active",
+        "liveness_required",
+        "token_prefix",
+        "last_seen_at",
+    )
     list_filter = ("kind", "is_active")
     search_fields = ("name", "location")
     readonly_fields = ("token_prefix", "created_at", "last_seen_at", "revoked_at")
-    fields = ("name", "kind", "location", "is_active") + readonly_fields
+    fields = ("name", "kind", "location", "is_active", "liveness_required") + readonly_fields
     actions = ("revoke", "new_token")
 
     def save_model(self, request, obj: Device, form, change: bool) -> None:

@@ -121,6 +121,11 @@ class Device(models.Model):
     token_prefix = models.CharField(max_length=8, editable=False, help_text="To tell tokens apart.")
     is_active = models.BooleanField(default=True)
     location = models.CharField(max_length=200, blank=True)
+    liveness_required = models.BooleanField(
+        default=True,
+        help_text="Ask for a live challenge (blink or turn) before every face check. "
+        "Turning it off is recorded on every event of this device.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)

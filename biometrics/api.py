@@ -7,7 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
+from accounts.models import Device, Role
 from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
 from faceauth.api import DomainError
 
@@ -29,6 +29,15 @@ def _image_bytes(request, field: str = "image") -> bytes:
     if upload is None:
         raise MissingImage()
     return upload.read()
+
+
+def _capture(request) -> dict:
+    """A single image, or a liveness burst (frames + nonce), and the calling device."""
+    device = request.auth if isinstance(request.auth, Device) else None
+    frames = [f.read() for f in request.FILES.getlist("frames")]
+    if frames:
+        return {"frames": frames, "nonce": request.data.get("nonce", ""), "device": device}
+    return {"image": _image_bytes(request), "device": device}
 
 
 def _person_param(request, *, default_self: bool):
@@ -136,9 +145,7 @@ class VerifyView(APIView):
         role = role_of(request.user)
         if role not in DEVICES and role != Role.ADMIN and person.pk != request.user.pk:
             raise ForbiddenForPerson()
-        result = services.verify_person(
-            person=person, image=_image_bytes(request), where=str(request.user)
-        )
+        result = services.verify_person(person=person, where=str(request.user), **_capture(request))
         return Response(
             {
                 "match": result.match,
@@ -157,7 +164,7 @@ class IdentifyView(APIView):
 
     @extend_schema(request={"multipart/form-data": ImageRequest}, responses=IdentifySerializer)
     def post(self, request):
-        result = services.identify_face(image=_image_bytes(request), where=str(request.user))
+        result = services.identify_face(where=str(request.user), **_capture(request))
         person = result.person
         return Response(
             {
@@ -200,3 +207,31 @@ class PersonTemplatesView(APIView):
         person = services.resolve_person(person_id)
         deleted = services.revoke_templates(person=person, actor=request.user)
         return Response({"deleted": deleted})
+
+
+class ChallengeRequest(serializers.Serializer):
+    person = serializers.IntegerField(
+        required=False, help_text="Personal mode: the person who will be verified (yourself)."
+    )
+
+
+class ChallengeView(APIView):
+    """A liveness challenge with its single-use nonce, bound to the calling device (or you)."""
+
+    allowed_roles = ALL_PEOPLE + DEVICES
+
+    @extend_schema(request=ChallengeRequest, responses=dict)
+    def post(self, request):
+        device = request.auth if isinstance(request.auth, Device) else None
+        person = None if device else request.user
+        high = bool(device and getattr(device, "high_security", False))
+        challenge = services.issue_challenge(device=device, person=person, count=2 if high else 1)
+        return Response(
+            {
+                "nonce": challenge.nonce,
+                "challenges": challenge.challenges,
+                "expires_at": challenge.expires_at,
+                "capture": services.CAPTURE_SETTINGS,
+            },
+            status=status.HTTP_201_CREATED,
+        )

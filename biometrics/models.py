@@ -144,3 +144,53 @@ class GalleryState(models.Model):
 
     def __str__(self) -> str:
         return f"gallery v{self.version}"
+
+
+class LivenessChallenge(models.Model):
+    """A single-use nonce for one capture burst, bound to a device or a person."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    device = models.ForeignKey(
+        "accounts.Device", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    challenges = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"challenge {'+'.join(self.challenges)} ({self.outcome or 'open'})"
+
+
+class FaceLockout(models.Model):
+    """Consecutive failed face attempts of a claimed person (1:1) or a device (1:N)."""
+
+    class Subject(models.TextChoices):
+        PERSON = "person", "Person"
+        DEVICE = "device", "Device"
+
+    subject_type = models.CharField(max_length=10, choices=Subject.choices)
+    subject_id = models.PositiveBigIntegerField()
+    subject_label = models.CharField(max_length=150, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    total_failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    disabled = models.BooleanField(
+        default=False, help_text="Face login off until an admin resets it (PIN still works)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id"], name="unique_lockout")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_label or self.subject_id}"

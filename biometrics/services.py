@@ -15,11 +15,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from accounts import audit
 from accounts.models import User
 from faceauth import metrics
 
-from . import engine
+from . import engine, liveness, lockouts
 from .errors import (
+    BiometricError,
     EmptyFile,
     InactivePerson,
     NoTemplates,
@@ -46,6 +48,7 @@ class MatchResult:
     person: User | None
     quality: dict
     timings: dict
+    liveness: dict | None = None
 
     def as_log(self) -> dict:
         return {
@@ -54,6 +57,7 @@ class MatchResult:
             "score": round(self.score, 4),
             "threshold": round(self.threshold, 4),
             "model": self.model,
+            "liveness": (self.liveness or {}).get("reason"),
         }
 
 
@@ -82,10 +86,10 @@ def analyse_frame(*, image: bytes) -> dict:
         raise from_engine(exc) from exc
 
 
-def extract_probe(image: bytes, *, purpose: str) -> engine.Probe:
-    if not image:
+def extract_probe(image: bytes | np.ndarray, *, purpose: str) -> engine.Probe:
+    if isinstance(image, bytes | bytearray) and not image:
         raise EmptyFile()
-    if len(image) > settings.FACEAUTH_MAX_UPLOAD_BYTES:
+    if isinstance(image, bytes | bytearray) and len(image) > settings.FACEAUTH_MAX_UPLOAD_BYTES:
         metrics.record_error(purpose=purpose, code=engine.ImageTooLarge.code)
         raise from_engine(engine.ImageTooLarge())
     try:
@@ -303,12 +307,70 @@ def _templates_of(person: User) -> np.ndarray:
     return np.vstack(templates)
 
 
-def verify_person(*, person: User, image: bytes, where: str = "") -> MatchResult:
-    """1:1: is the face in ``image`` this person? Calibrated to the verify target FMR."""
+def _probe_for(
+    *,
+    purpose: str,
+    image: bytes | None,
+    frames: list[bytes] | None,
+    nonce: str,
+    device,
+    person: User | None,
+) -> tuple[engine.Probe, dict]:
+    """The probe to match, after the liveness check where one is required."""
+    if frames:
+        capture = liveness.check_burst(nonce=nonce, frames=frames, device=device, person=person)
+        return extract_probe(capture.frame, purpose=purpose), capture.summary
+    if device is not None and liveness.liveness_required(device):
+        raise liveness.refuse("liveness_required")
+    return extract_probe(image or b"", purpose=purpose), liveness.liveness_off_summary(device)
+
+
+def _audit_attempt(kind: str, result: "MatchResult | None", *, device, claimed, error=None) -> None:
+    details = {"where": str(device) if device else ""}
+    if result is not None:
+        details.update(
+            score=round(result.score, 4), threshold=round(result.threshold, 4), model=result.model
+        )
+        details["liveness"] = (result.liveness or {}).get("reason", "")
+    if error is not None:
+        details.update(code=error.code, reason=getattr(error, "reason", None) or "")
+    outcome = "error" if error else ("match" if result.match else "no_match")
+    audit.record(
+        f"auth.face.{kind}",
+        actor=claimed,
+        device=device,
+        outcome=outcome,
+        target=(result.person if result and result.person else claimed),
+        details=details,
+    )
+
+
+def verify_person(
+    *,
+    person: User,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
+    device=None,
+    where: str = "",
+) -> MatchResult:
+    """1:1: is this face this person? Calibrated to the verify target FMR.
+
+    With ``frames`` and ``nonce`` the burst must pass the liveness challenge first; a device
+    that requires liveness refuses a single image."""
     if not person.may_authenticate():
         raise InactivePerson()
+    lockouts.ensure_allowed(person=person)
     templates = _templates_of(person)
-    probe = extract_probe(image, purpose="verify")
+    try:
+        probe, live = _probe_for(
+            purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=person
+        )
+    except BiometricError as exc:
+        if exc.code == "spoof_suspected":
+            lockouts.record_failure(person=person)
+        _audit_attempt("verify", None, device=device, claimed=person, error=exc)
+        raise
     decision = engine.verify(probe, templates)
     result = MatchResult(
         match=decision.match,
@@ -318,15 +380,38 @@ def verify_person(*, person: User, image: bytes, where: str = "") -> MatchResult
         person=person,
         quality=probe.quality.as_dict(),
         timings=probe.timings,
+        liveness=live,
     )
+    if result.match:
+        lockouts.record_success(person=person)
+    else:
+        lockouts.record_failure(person=person)
     metrics.record_decision(kind="verify", match=result.match)
     log.info("verify", extra={"where": where, **result.as_log()})
+    _audit_attempt("verify", result, device=device, claimed=person)
     return result
 
 
-def identify_face(*, image: bytes, where: str = "") -> MatchResult:
+def identify_face(
+    *,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
+    device=None,
+    where: str = "",
+) -> MatchResult:
     """1:N: who is this, if anybody? Calibrated to the identify target FPIR for this gallery."""
-    probe = extract_probe(image, purpose="identify")
+    if device is not None:
+        lockouts.ensure_allowed(device=device)
+    try:
+        probe, live = _probe_for(
+            purpose="identify", image=image, frames=frames, nonce=nonce, device=device, person=None
+        )
+    except BiometricError as exc:
+        if exc.code == "spoof_suspected" and device is not None:
+            lockouts.record_failure(device=device)
+        _audit_attempt("identify", None, device=device, claimed=None, error=exc)
+        raise
     decision = gallery_cache.get().search(probe)
     person = None
     if decision.match:
@@ -342,7 +427,13 @@ def identify_face(*, image: bytes, where: str = "") -> MatchResult:
         person=person,
         quality=probe.quality.as_dict(),
         timings=probe.timings,
+        liveness=live,
     )
+    if device is not None:
+        if result.match:
+            lockouts.record_success(device=device)
+        else:
+            lockouts.record_failure(device=device)
     metrics.record_decision(
         kind="identify",
         match=result.match,
@@ -350,7 +441,22 @@ def identify_face(*, image: bytes, where: str = "") -> MatchResult:
         reason="not_authorised" if decision.match and person is None else "threshold",
     )
     log.info("identify", extra={"where": where, **result.as_log()})
+    _audit_attempt("identify", result, device=device, claimed=None)
     return result
+
+
+# What a page should send after a challenge (the evaluation uses the same numbers).
+CAPTURE_SETTINGS = {
+    "seconds": liveness.engine_liveness.CAPTURE_SECONDS,
+    "fps": liveness.engine_liveness.CAPTURE_FPS,
+    "width": liveness.engine_liveness.CAPTURE_WIDTH,
+    "quality": liveness.engine_liveness.CAPTURE_JPEG_QUALITY / 100,
+}
+
+
+def issue_challenge(*, device=None, person: User | None = None, count: int = 1):
+    """A liveness challenge and its single-use nonce for the next capture."""
+    return liveness.issue_challenge(device=device, person=person, count=count)
 
 
 def resolve_person(person_id) -> User:

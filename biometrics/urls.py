@@ -8,6 +8,7 @@ urlpatterns = [
     path("verify/", api.VerifyView.as_view(), name="api-verify"),
     path("identify/", api.IdentifyView.as_view(), name="api-identify"),
     path("analyse/", api.AnalyseView.as_view(), name="api-analyse"),
+    path("challenge/", api.ChallengeView.as_view(), name="api-challenge"),
     path(
         "people/<int:person_id>/templates/",
         api.PersonTemplatesView.as_view(),

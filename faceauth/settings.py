@@ -283,3 +283,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Liveness and lockout (see biometrics/liveness.py, biometrics/lockouts.py).
+FACEAUTH_LIVENESS_ENABLED = env.bool("FACEAUTH_LIVENESS_ENABLED", default=True)
+# "opencv" uses only commercially usable models; "dlib68" needs the iBUG 300-W 68-point model.
+FACEAUTH_LIVENESS_BACKEND = env.str("FACEAUTH_LIVENESS_BACKEND", default="opencv")
+FACEAUTH_LIVENESS_FORCE_CHALLENGE = env.str("FACEAUTH_LIVENESS_FORCE_CHALLENGE", default="")
+FACEAUTH_CHALLENGE_TTL_SECONDS = env.int("FACEAUTH_CHALLENGE_TTL_SECONDS", default=20)
+FACEAUTH_LOCKOUT_THRESHOLD = 5
+FACEAUTH_LOCKOUT_BASE_SECONDS = 30
+FACEAUTH_LOCKOUT_DISABLE_AFTER = 50
