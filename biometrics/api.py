@@ -14,6 +14,7 @@ from faceauth.api import DomainError
 from . import selectors, services
 from .errors import MissingImage
 from .models import EnrolmentJob
+from .throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
 
 DEVICES = (KIOSK, DOOR)
 
@@ -84,6 +85,7 @@ class EnrolmentListView(APIView):
     everybody else only themselves."""
 
     allowed_roles = ALL_PEOPLE
+    throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(
@@ -137,6 +139,7 @@ class VerifyView(APIView):
     """1:1 against the person's own templates. People may verify only themselves."""
 
     allowed_roles = ALL_PEOPLE + DEVICES
+    throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": VerifyRequest}, responses=MatchSerializer)
@@ -160,6 +163,7 @@ class IdentifyView(APIView):
     """1:N over everybody enrolled: the best person, or none."""
 
     allowed_roles = (Role.ADMIN,) + DEVICES
+    throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": ImageRequest}, responses=IdentifySerializer)
@@ -185,6 +189,7 @@ class AnalyseView(APIView):
     """Live guidance for camera pages: face boxes and quality issues, no embedding."""
 
     allowed_roles = ALL_PEOPLE + DEVICES
+    throttle_classes = (FaceGuidanceThrottle, FaceIPThrottle)
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": ImageRequest}, responses=dict)
@@ -219,6 +224,7 @@ class ChallengeView(APIView):
     """A liveness challenge with its single-use nonce, bound to the calling device (or you)."""
 
     allowed_roles = ALL_PEOPLE + DEVICES
+    throttle_classes = FACE_THROTTLES
 
     @extend_schema(request=ChallengeRequest, responses=dict)
     def post(self, request):

@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "faceauth.middleware.DisplayTimezoneMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -293,3 +294,27 @@ FACEAUTH_CHALLENGE_TTL_SECONDS = env.int("FACEAUTH_CHALLENGE_TTL_SECONDS", defau
 FACEAUTH_LOCKOUT_THRESHOLD = 5
 FACEAUTH_LOCKOUT_BASE_SECONDS = 30
 FACEAUTH_LOCKOUT_DISABLE_AFTER = 50
+# Per device (or person) and per IP on every biometric endpoint; a kiosk makes ~2 per capture.
+FACEAUTH_THROTTLE_RATES = {
+    "face_device": env.str("FACEAUTH_THROTTLE_DEVICE", default="120/min"),
+    "face_guidance": env.str("FACEAUTH_THROTTLE_GUIDANCE", default="600/min"),
+    "face_ip": env.str("FACEAUTH_THROTTLE_IP", default="3000/min"),
+}
+
+# Content-Security-Policy (django-csp): the pages run their own scripts only, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The Django admin sets a few inline style attributes; scripts stay strict.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:", "mediastream:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

@@ -69,3 +69,16 @@ def test_audit_refuses_images_and_embeddings(db):
     with pytest.raises(ValueError):
         audit.record("x", details={"embedding": [0.1] * 128})
     assert not AuditEntry.objects.filter(action="x").exists()
+
+
+def test_pages_send_a_strict_content_security_policy(client, people):
+    client.force_login(people["employee"])
+    response = client.get("/")
+    policy = response["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"

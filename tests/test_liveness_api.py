@@ -204,3 +204,10 @@ def test_face_attempts_are_audited_without_biometric_data(kiosk_client, enrolled
     assert entries[0].device == kiosk_client.device
     for entry in entries:
         assert "embedding" not in str(entry.details) and len(str(entry.details)) < 500
+
+
+def test_biometric_endpoints_are_rate_limited_per_device(kiosk_client, settings):
+    settings.FACEAUTH_THROTTLE_RATES = {"face_device": "3/min", "face_ip": "100/min"}
+    statuses = [kiosk_client.post(CHALLENGE_URL).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    assert kiosk_client.post(IDENTIFY_URL, {}).json()["code"] == "throttled"
