@@ -8,6 +8,11 @@ from .permissions import role_of
 # (label, url name, roles that see it)
 MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("Home", "home", tuple(Role.values)),
+    # Attendance is for staff; visitors and contractors do not clock. Kiosks are reached by
+    # pairing a screen (/accounts/device/pair/), not through a person's menu.
+    ("Clock in", "attendance:clock", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    ("My timesheet", "attendance:timesheet", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    ("Enrol my face", "attendance:enrol", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 

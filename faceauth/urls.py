@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/accounts/", include("accounts.api_urls")),
     path("api/biometrics/", include("biometrics.urls")),
+    path("attendance/", include("attendance.urls")),
+    path("api/attendance/", include("attendance.api_urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),

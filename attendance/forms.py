@@ -1,0 +1,26 @@
+from django import forms
+from django.utils import timezone
+
+from .models import Direction
+
+
+class CorrectionRequestForm(forms.Form):
+    direction = forms.ChoiceField(
+        choices=Direction.choices, initial=Direction.OUT, label="Missing clock event"
+    )
+    timestamp = forms.DateTimeField(
+        label="When (your local time)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        help_text="For example: forgot to clock out when leaving at 17:30.",
+    )
+
+    def clean_timestamp(self):
+        value = self.cleaned_data["timestamp"]
+        if value > timezone.now():
+            raise forms.ValidationError("The time cannot be in the future.")
+        return value

@@ -1,0 +1,188 @@
+"""Reads of attendance for pages, the API and the admin. Role scoping lives here."""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.permissions import role_of
+
+from . import conf
+from .models import (
+    ClockEvent,
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    Direction,
+    SessionStatus,
+    WorkSchedule,
+    WorkSession,
+)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
+
+
+def rejected_event_ids() -> QuerySet:
+    return Correction.objects.filter(
+        kind=CorrectionKind.REVIEW, status=CorrectionStatus.REJECTED
+    ).values("event_id")
+
+
+def counted_events(*, person: User) -> QuerySet[ClockEvent]:
+    """The person's events that count: all but those a reviewer rejected (newest first)."""
+    return (
+        ClockEvent.objects.filter(person=person)
+        .exclude(pk__in=rejected_event_ids())
+        .order_by("-timestamp", "-id")
+    )
+
+
+def open_session(*, person: User) -> WorkSession | None:
+    return (
+        WorkSession.objects.filter(person=person, status=SessionStatus.OPEN)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def next_direction(*, person: User, at: datetime | None = None) -> str:
+    """OUT while a shift is open, IN otherwise; a shift open longer than the maximum was a
+    forgotten clock-out, so the person is starting a new one."""
+    at = at or timezone.now()
+    session = open_session(person=person)
+    if session is not None and at - session.started_at <= conf.max_shift():
+        return Direction.OUT
+    return Direction.IN
+
+
+def person_state(*, person: User) -> dict:
+    last = counted_events(person=person).first()
+    return {
+        "next_direction": next_direction(person=person),
+        "last_event": last,
+        "open_session": open_session(person=person),
+    }
+
+
+def _scope(queryset: QuerySet, user) -> QuerySet:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return queryset
+    if role == Role.MANAGER and user.department_id:
+        return queryset.filter(person__department_id=user.department_id)
+    if getattr(user, "pk", None) and role and not role.startswith("device:"):
+        return queryset.filter(person=user)
+    return queryset.none()
+
+
+def events_visible_to(*, user) -> QuerySet[ClockEvent]:
+    """Admins see everybody, managers their department, everybody else only themselves."""
+    return _scope(ClockEvent.objects.select_related("person", "device"), user)
+
+
+def sessions_visible_to(*, user) -> QuerySet[WorkSession]:
+    return _scope(WorkSession.objects.select_related("person"), user)
+
+
+def corrections_visible_to(*, user) -> QuerySet[Correction]:
+    return _scope(Correction.objects.select_related("person", "event", "decided_by"), user)
+
+
+def schedule_for(*, person: User) -> WorkSchedule | None:
+    schedule = WorkSchedule.objects.filter(person=person).first()
+    if schedule is None and person.department_id:
+        schedule = WorkSchedule.objects.filter(department_id=person.department_id).first()
+    return schedule
+
+
+@dataclass
+class DaySummary:
+    day: date
+    sessions: list[WorkSession] = field(default_factory=list)
+    worked: timedelta = timedelta()
+    late_minutes: int = 0
+    overtime: timedelta = timedelta()
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(s.needs_attention for s in self.sessions)
+
+
+@dataclass
+class WeekSummary:
+    year: int
+    week: int
+    days: list[DaySummary] = field(default_factory=list)
+    worked: timedelta = timedelta()
+    overtime: timedelta = timedelta()
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+
+def late_minutes(*, schedule: WorkSchedule | None, day: date, first_in: datetime | None) -> int:
+    """Minutes after the scheduled start plus grace; 0 when on time or not scheduled."""
+    if schedule is None or first_in is None or day.weekday() not in schedule.working_days:
+        return 0
+    due = datetime.combine(day, schedule.start_time, tzinfo=_zone())
+    late = first_in - (due + timedelta(minutes=schedule.grace_minutes))
+    return max(0, int(late.total_seconds() // 60))
+
+
+def timesheet(
+    *, person: User, start: date, end: date
+) -> tuple[list[DaySummary], list[WeekSummary]]:
+    """Days (local dates, start..end inclusive) with sessions, and ISO weeks with totals.
+
+    A session counts on the day it started (an overnight shift belongs to its evening), and
+    its length is real elapsed time, so a DST night shift is an hour longer or shorter.
+    """
+    sessions = (
+        WorkSession.objects.filter(person=person, work_date__gte=start, work_date__lte=end)
+        .select_related("start_event", "end_event")
+        .order_by("work_date", "started_at", "ended_at")
+    )
+    schedule = schedule_for(person=person)
+    days: OrderedDict[date, DaySummary] = OrderedDict()
+    for session in sessions:
+        summary = days.setdefault(session.work_date, DaySummary(day=session.work_date))
+        summary.sessions.append(session)
+        summary.worked += session.duration or timedelta()
+    daily_limit, weekly_limit = conf.daily_limit(), conf.weekly_limit()
+    weeks: OrderedDict[tuple[int, int], WeekSummary] = OrderedDict()
+    for summary in days.values():
+        starts = [s.started_at for s in summary.sessions if s.started_at]
+        first_in = min(starts).astimezone(_zone()) if starts else None
+        summary.late_minutes = late_minutes(schedule=schedule, day=summary.day, first_in=first_in)
+        summary.overtime = max(timedelta(), summary.worked - daily_limit)
+        year, week, _ = summary.day.isocalendar()
+        bucket = weeks.setdefault((year, week), WeekSummary(year=year, week=week))
+        bucket.days.append(summary)
+        bucket.worked += summary.worked
+    for bucket in weeks.values():
+        # Overtime is the larger of the daily excesses and the weekly excess, never both.
+        daily_sum = sum((d.overtime for d in bucket.days), timedelta())
+        bucket.overtime = max(daily_sum, bucket.worked - weekly_limit, timedelta())
+    return list(days.values()), list(weeks.values())
+
+
+def recent_events(*, person: User, limit: int = 20) -> list[ClockEvent]:
+    rejected = set(
+        rejected_event_ids().filter(event__person=person).values_list("event_id", flat=True)
+    )
+    events = list(ClockEvent.objects.filter(person=person).select_related("device")[:limit])
+    for event in events:
+        event.rejected = event.pk in rejected
+    return events
+
+
+def corrections_of(*, person: User, limit: int = 20) -> list[Correction]:
+    return list(Correction.objects.filter(person=person).select_related("decided_by")[:limit])

@@ -1,0 +1,106 @@
+"""Attendance pages: kiosk (a paired device), personal clock, enrolment and timesheet."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts.views import device_page
+from biometrics import selectors as biometric_selectors
+from faceauth.api import DomainError
+
+from . import conf, selectors, services
+from .forms import CorrectionRequestForm
+
+TIMESHEET_WEEKS = 4
+
+
+def _camera_config(**extra) -> dict:
+    return {
+        "clockUrl": "/api/attendance/clock/",
+        "analyseUrl": "/api/biometrics/analyse/",
+        "debounceSeconds": conf.get("ATTENDANCE_DEBOUNCE_SECONDS"),
+        "timeZone": settings.DISPLAY_TIME_ZONE,
+        **extra,
+    }
+
+
+@device_page("kiosk")
+def kiosk(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "attendance/kiosk.html",
+        {"device": request.device, "config": _camera_config(mode="kiosk")},
+    )
+
+
+@login_required
+def clock(request: HttpRequest) -> HttpResponse:
+    state = selectors.person_state(person=request.user)
+    return render(
+        request,
+        "attendance/clock.html",
+        {
+            "state": state,
+            "enrolled": biometric_selectors.has_templates(person=request.user),
+            "config": _camera_config(mode="personal", nextDirection=state["next_direction"]),
+        },
+    )
+
+
+@login_required
+def enrol(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "attendance/enrol.html",
+        {
+            "enrolled": biometric_selectors.has_templates(person=request.user),
+            "config": {
+                "enrolUrl": "/api/biometrics/enrolments/",
+                "analyseUrl": "/api/biometrics/analyse/",
+            },
+        },
+    )
+
+
+@login_required
+def timesheet(request: HttpRequest) -> HttpResponse:
+    person = request.user
+    form = CorrectionRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_correction(
+                person=person,
+                requested_by=person,
+                direction=form.cleaned_data["direction"],
+                timestamp=form.cleaned_data["timestamp"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Your correction request was sent to your manager.")
+            return redirect("attendance:timesheet")
+    today = timezone.localdate()
+    start = today - timedelta(days=today.weekday() + 7 * (TIMESHEET_WEEKS - 1))
+    days, weeks = selectors.timesheet(person=person, start=start, end=today)
+    return render(
+        request,
+        "attendance/timesheet.html",
+        {
+            "form": form,
+            "weeks": list(reversed(weeks)),
+            "days": days,
+            "state": selectors.person_state(person=person),
+            "events": selectors.recent_events(person=person),
+            "corrections": selectors.corrections_of(person=person),
+            "schedule": selectors.schedule_for(person=person),
+            "daily_limit_hours": conf.get("ATTENDANCE_DAILY_LIMIT_HOURS"),
+            "weekly_limit_hours": conf.get("ATTENDANCE_WEEKLY_LIMIT_HOURS"),
+            "display_time_zone": settings.DISPLAY_TIME_ZONE,
+        },
+    )

@@ -1,0 +1,172 @@
+/* Guided enrolment: 4 photos with pose prompts, sent to the biometrics API, job polled.
+ *
+ * The page is a list of steps (<section data-step> in the template, STEPS here). A step is
+ * {name, enter()}; enter() runs when it is shown and calls go(next) when done, so a new
+ * step (e.g. consent before "capture") is one section plus one entry.
+ */
+(function () {
+  "use strict";
+  const A = window.Attendance;
+  const cfg = A.config();
+  const video = document.getElementById("cam");
+  const overlay = document.getElementById("overlay");
+  const guide = document.getElementById("guide");
+  const poseEl = document.getElementById("pose");
+  const progress = document.getElementById("progress");
+  const progressText = document.getElementById("progress-text");
+  const thumbs = document.getElementById("thumbs");
+  const jobStatus = document.getElementById("job-status");
+  const jobProgress = document.getElementById("job-progress");
+  const doneMessage = document.getElementById("done-message");
+
+  const POSES = [
+    "Look straight at the camera",
+    "Turn your head slightly to the left",
+    "Turn your head slightly to the right",
+    "Look straight at the camera again",
+  ];
+  const SETTLE_MS = 1200; // time to follow a prompt before the next photo
+  const POLL_MS = 1000;
+
+  let stopWatch = null;
+  let lastAnalysis = null;
+  let images = [];
+  let generation = 0; // bumps on "start again" so an old capture loop stops
+
+  const STEPS = [
+    { name: "intro", enter: () => {} },
+    { name: "capture", enter: capture },
+    { name: "upload", enter: upload },
+    { name: "done", enter: () => {} },
+  ];
+  const sections = {};
+  document.querySelectorAll("section[data-step]").forEach((s) => { sections[s.dataset.step] = s; });
+  const stepList = document.getElementById("step-list");
+
+  function go(name) {
+    STEPS.forEach((step, i) => {
+      const section = sections[step.name];
+      if (section) section.hidden = step.name !== name;
+      const li = stepList.children[i];
+      if (li) {
+        li.classList.toggle("current", step.name === name);
+        if (step.name === name) li.setAttribute("aria-current", "step");
+        else li.removeAttribute("aria-current");
+      }
+    });
+    const step = STEPS.find((s) => s.name === name);
+    const heading = sections[name] && sections[name].querySelector("h2, button, [tabindex]");
+    if (heading && heading.focus) heading.focus();
+    step.enter();
+  }
+
+  STEPS.forEach((step) => {
+    const li = document.createElement("li");
+    li.textContent = (sections[step.name] && sections[step.name].dataset.title) || step.name;
+    stepList.appendChild(li);
+  });
+
+  function setProgress(n) {
+    progress.value = n;
+    progress.textContent = n + " of " + POSES.length;
+    progressText.textContent = n + " of " + POSES.length;
+  }
+
+  async function ensureCamera() {
+    if (stopWatch) return true;
+    try {
+      await window.FaceCam.start(video);
+    } catch (e) {
+      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+      poseEl.textContent = e.message;
+      return false;
+    }
+    stopWatch = window.FaceCam.watch(video, {
+      url: cfg.analyseUrl,
+      intervalMs: 300,
+      onAnalysis: (a) => {
+        lastAnalysis = a;
+        A.drawBoxes(overlay, video, a);
+        guide.textContent = a.ok ? "Good" : (A.firstIssue(a) || "Look at the camera");
+      },
+    });
+    return true;
+  }
+
+  async function waitForGood(gen) {
+    lastAnalysis = null;
+    while (gen === generation) {
+      if (lastAnalysis && lastAnalysis.ok) return true;
+      await A.sleep(100);
+    }
+    return false;
+  }
+
+  async function capture() {
+    const gen = ++generation;
+    images = [];
+    thumbs.innerHTML = "";
+    setProgress(0);
+    if (!(await ensureCamera())) return;
+    for (let i = 0; i < POSES.length; i++) {
+      poseEl.textContent = POSES[i];
+      await A.sleep(SETTLE_MS);
+      if (!(await waitForGood(gen))) return;
+      const blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.92 });
+      if (gen !== generation) return;
+      images.push(blob);
+      const img = document.createElement("img");
+      img.alt = "Photo " + (i + 1);
+      img.src = URL.createObjectURL(blob);
+      img.onload = () => URL.revokeObjectURL(img.src);
+      thumbs.appendChild(img);
+      setProgress(i + 1);
+    }
+    poseEl.textContent = "Thank you!";
+    if (stopWatch) stopWatch();
+    stopWatch = null;
+    window.FaceCam.stop(video);
+    go("upload");
+  }
+
+  async function upload() {
+    jobStatus.textContent = "Sending your photos…";
+    jobProgress.removeAttribute("value");
+    const res = await A.postWithRetry(cfg.enrolUrl, { images: images }, { timeoutMs: 30000, attempts: 2 });
+    if (!res.ok) {
+      return finish("bad", (res.body && res.body.detail) || "The photos could not be sent.");
+    }
+    let job = res.body;
+    while (job.status !== "done" && job.status !== "failed") {
+      jobStatus.textContent = "Making your face template… " + (job.processed || 0) + " of " + job.total + " photos";
+      jobProgress.value = job.progress || 0;
+      await A.sleep(POLL_MS);
+      try {
+        const r = await fetch(cfg.enrolUrl + job.id + "/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (r.ok) job = await r.json();
+      } catch (e) {
+        jobStatus.textContent = "Connection problem, retrying…";
+      }
+    }
+    jobProgress.value = 100;
+    if (job.status === "done") {
+      finish("ok", "Your face is enrolled: " + job.accepted + " of " + job.total + " photos accepted. You can clock in now.");
+    } else {
+      finish("bad", "Enrolment failed: " + (job.error || "no usable photo") + ". Please try again in better light.");
+    }
+  }
+
+  function finish(kind, text) {
+    A.show(doneMessage, kind, '<p class="headline">' + A.escapeHtml(text) + "</p>");
+    go("done");
+  }
+
+  document.querySelectorAll("[data-next]").forEach((b) => b.addEventListener("click", () => {
+    const current = STEPS.findIndex((s) => !sections[s.name].hidden);
+    go(STEPS[current + 1].name);
+  }));
+  document.getElementById("restart-capture").addEventListener("click", () => capture());
+  document.getElementById("enrol-again").addEventListener("click", () => go("capture"));
+  window.addEventListener("pagehide", () => { generation++; if (stopWatch) stopWatch(); window.FaceCam.stop(video); });
+  go("intro");
+})();
