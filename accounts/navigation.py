@@ -13,6 +13,9 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("Clock in", "attendance:clock", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("My timesheet", "attendance:timesheet", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("Enrol my face", "attendance:enrol", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    ("Guard console", "access:console", (Role.ADMIN, Role.GUARD)),
+    ("Access log", "access:events", (Role.MANAGER,)),
+    ("Visitor passes", "access:passes", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 

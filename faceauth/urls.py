@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/biometrics/", include("biometrics.urls")),
     path("attendance/", include("attendance.urls")),
     path("api/attendance/", include("attendance.api_urls")),
+    path("access/", include("access_control.urls")),
+    path("api/access/", include("access_control.api_urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),

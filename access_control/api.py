@@ -1,0 +1,247 @@
+"""Access-control API: door checks, the access log, the guard console feed, alerts."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Device, Role
+from accounts.permissions import DOOR
+from biometrics.errors import MissingImage
+
+from . import selectors, services
+from .models import AccessEvent, Alert
+from .reasons import door_text, reason_label
+
+CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
+LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
+FEED_LIMIT = 100
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S") if moment else ""
+
+
+def event_json(event: AccessEvent) -> dict:
+    person = event.person
+    return {
+        "id": event.pk,
+        "at": event.created_at.isoformat(),
+        "time": _local(event.created_at),
+        "point": {"id": event.access_point_id, "name": event.access_point.name},
+        "area": {"id": event.area_id, "name": str(event.area)},
+        "person": (
+            {"id": person.pk, "name": str(person), "role": person.get_role_display()}
+            if person
+            else None
+        ),
+        "decision": event.decision,
+        "reason": event.reason,
+        "reason_label": reason_label(event.reason),
+        "rule": str(event.rule) if event.rule_id else None,
+        "pass": event.visitor_pass_id,
+        "score": round(event.score, 4) if event.score is not None else None,
+        "threshold": round(event.threshold, 4) if event.threshold is not None else None,
+        "model": event.model_version,
+    }
+
+
+def alert_json(alert: Alert) -> dict:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "kind_label": alert.get_kind_display(),
+        "state": alert.state,
+        "message": alert.message,
+        "point": alert.access_point.name,
+        "count": alert.event_count,
+        "created": _local(alert.created_at),
+        "last": _local(alert.last_event.created_at),
+        "acknowledged_by": str(alert.acknowledged_by) if alert.acknowledged_by_id else None,
+        "acknowledged_at": _local(alert.acknowledged_at),
+        "note": alert.note,
+    }
+
+
+class CheckRequest(serializers.Serializer):
+    image = serializers.FileField()
+    pin = serializers.CharField(required=False, help_text="Face + PIN doors.")
+    badge = serializers.CharField(required=False, help_text="Badge + face doors.")
+    request_id = serializers.CharField(
+        required=False, help_text="Client id of this attempt: a retry with it returns the first."
+    )
+
+
+class CheckResponse(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["granted", "denied"])
+    reason = serializers.CharField()
+    reason_text = serializers.CharField(help_text="For the person at the door.")
+    person = serializers.DictField(allow_null=True)
+    rule = serializers.CharField(allow_null=True)
+    event = serializers.IntegerField()
+
+
+class CheckView(APIView):
+    """A door terminal asks: may the person in this photo enter? Always logs one event.
+
+    A face that cannot be used (none, several, poor quality) is a denial with reason
+    ``low_quality`` (200), never an error; a missing or undecodable file is a 400."""
+
+    allowed_roles = (DOOR,)
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(request={"multipart/form-data": CheckRequest}, responses=CheckResponse)
+    def post(self, request):
+        device = request.auth if isinstance(request.auth, Device) else None
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise MissingImage()
+        result = services.check_access(
+            device=device,
+            image=upload.read(),
+            pin=request.data.get("pin", "") or "",
+            badge=request.data.get("badge", "") or "",
+            request_id=request.data.get("request_id", "") or "",
+        )
+        event = result.event
+        person = event.person
+        response = Response(
+            {
+                "decision": event.decision,
+                "reason": event.reason,
+                "reason_text": door_text(event.reason),
+                "person": (
+                    {"id": person.pk, "name": person.first_name_for_greeting or str(person)}
+                    if person
+                    else None
+                ),
+                "rule": str(event.rule) if event.rule_id else None,
+                "event": event.pk,
+            }
+        )
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class EventListView(APIView):
+    """The access log the caller may read (guards and admins all, managers their areas)."""
+
+    allowed_roles = LOG_ROLES
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        q = request.query_params
+        events = selectors.filter_events(
+            selectors.events_visible_to(user=request.user),
+            since=_int(q.get("since")),
+            area=_int(q.get("area")),
+            point=_int(q.get("point")),
+            decision=q.get("decision", ""),
+            person=q.get("person", "").strip(),
+        )
+        limit = min(_int(q.get("limit")) or FEED_LIMIT, 500)
+        return Response({"results": [event_json(e) for e in events.order_by("-pk")[:limit]]})
+
+
+class ConsoleFeedView(APIView):
+    """Everything the guard console shows, polled every ~2 s with ``since`` (last event id)."""
+
+    allowed_roles = CONSOLE_ROLES
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        q = request.query_params
+        since = _int(q.get("since"))
+        # Read the high-water mark first: an event committed meanwhile is picked up next poll.
+        last_id = AccessEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        events = selectors.filter_events(
+            selectors.events_visible_to(user=request.user),
+            since=since,
+            area=_int(q.get("area")),
+            point=_int(q.get("point")),
+            decision=q.get("decision", ""),
+            person=q.get("person", "").strip(),
+        )
+        events = events.filter(pk__lte=last_id)
+        if since:
+            new = list(events.order_by("pk")[:FEED_LIMIT])
+            if len(new) == FEED_LIMIT:
+                last_id = new[-1].pk  # a burst: the rest comes with the next poll
+        else:
+            new = list(reversed(events.order_by("-pk")[: FEED_LIMIT // 2]))
+        return Response(
+            {
+                "events": [event_json(e) for e in new],
+                "last_id": max([since or 0, last_id]),
+                "alerts": [alert_json(a) for a in selectors.open_alerts()[:50]],
+                "inside": [
+                    {
+                        "area": str(group["area"]),
+                        "people": [
+                            {
+                                "name": str(e.person),
+                                "role": e.person.get_role_display(),
+                                "since": _local(e.created_at),
+                                "point": e.access_point.name,
+                            }
+                            for e in group["events"]
+                        ],
+                    }
+                    for group in selectors.people_inside()
+                ],
+                "visitors": [
+                    {
+                        "name": str(v["pass"].visitor),
+                        "kind": v["pass"].get_kind_display(),
+                        "sponsor": str(v["pass"].sponsor),
+                        "until": timezone.localtime(v["pass"].ends_at).strftime("%d %b %H:%M"),
+                        "areas": ", ".join(str(a) for a in v["pass"].areas.all()),
+                        "last_entry": (
+                            f"{_local(v['last_entry'].created_at)} {v['last_entry'].access_point}"
+                            if v["last_entry"]
+                            else None
+                        ),
+                    }
+                    for v in selectors.visitors_on_site()
+                ],
+            }
+        )
+
+
+class AlertActionRequest(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class AlertAcknowledgeView(APIView):
+    allowed_roles = CONSOLE_ROLES
+
+    @extend_schema(request=AlertActionRequest, responses=dict)
+    def post(self, request, pk: int):
+        alert = get_object_or_404(Alert, pk=pk)
+        alert = services.acknowledge_alert(
+            alert=alert, user=request.user, note=str(request.data.get("note", ""))
+        )
+        return Response(alert_json(alert))
+
+
+class AlertCloseView(APIView):
+    allowed_roles = CONSOLE_ROLES
+
+    @extend_schema(request=AlertActionRequest, responses=dict)
+    def post(self, request, pk: int):
+        alert = get_object_or_404(Alert, pk=pk)
+        alert = services.close_alert(
+            alert=alert, user=request.user, note=str(request.data.get("note", ""))
+        )
+        return Response(alert_json(alert), status=status.HTTP_200_OK)

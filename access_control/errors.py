@@ -1,0 +1,31 @@
+"""Access-control domain errors; faceauth.api maps them to JSON, the pages to form errors."""
+
+from rest_framework import status
+
+from faceauth.api import DomainError
+
+
+class AccessError(DomainError):
+    pass
+
+
+class DoorNotConfigured(AccessError):
+    code = "door_not_configured"
+    message = "This door terminal is not linked to an access point."
+    status_code = status.HTTP_409_CONFLICT
+
+
+class CredentialRequired(AccessError):
+    code = "credential_required"
+    message = "This door needs a PIN or badge number with the photo."
+
+
+class InvalidPass(AccessError):
+    code = "invalid_pass"
+    message = "The pass is not valid."
+
+
+class AlertStateError(AccessError):
+    code = "alert_state"
+    message = "The alert is not in a state that allows this."
+    status_code = status.HTTP_409_CONFLICT

@@ -1,0 +1,81 @@
+"""Forms of the visitor-pass pages. They parse; the services decide."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import Role
+
+from . import selectors
+from .models import Area
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class AreaChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Area) -> str:
+        return str(obj)
+
+
+class PassForm(forms.Form):
+    """A pass for an existing visitor or contractor, or for a new one registered here."""
+
+    visitor = forms.ModelChoiceField(
+        queryset=selectors.visitors(), required=False, empty_label="— a new person —"
+    )
+    new_name = forms.CharField(label="New person's name", max_length=150, required=False)
+    new_role = forms.ChoiceField(
+        label="New person is a",
+        choices=[(Role.VISITOR, "Visitor"), (Role.CONTRACTOR, "Contractor")],
+        required=False,
+    )
+    new_email = forms.EmailField(label="New person's e-mail", required=False)
+    sponsor = forms.ModelChoiceField(queryset=selectors.sponsors(), required=False)
+    areas = AreaChoiceField(
+        queryset=Area.objects.select_related("parent"), widget=forms.CheckboxSelectMultiple
+    )
+    starts_at = forms.DateTimeField(label="From", widget=DATETIME_WIDGET)
+    ends_at = forms.DateTimeField(label="Until", widget=DATETIME_WIDGET)
+    purpose = forms.CharField(max_length=200)
+
+    def __init__(self, *args, can_choose_sponsor: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visitor"].queryset = selectors.visitors()
+        self.fields["sponsor"].queryset = selectors.sponsors()
+        if not can_choose_sponsor:
+            # Employees sponsor their own visitors.
+            del self.fields["sponsor"]
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["starts_at"].initial = now
+        self.fields["ends_at"].initial = now + timedelta(hours=8)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("visitor") and not data.get("new_name"):
+            self.add_error("visitor", "Choose a visitor or enter a new person's name.")
+        if "sponsor" in self.fields and not data.get("sponsor"):
+            self.add_error("sponsor", "Name the employee who sponsors this visit.")
+        return data
+
+
+class ExtendForm(forms.Form):
+    ends_at = forms.DateTimeField(label="New end", widget=DATETIME_WIDGET)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class EnrolForm(forms.Form):
+    """Only renders the input: the view reads ``request.FILES.getlist("photos")``."""
+
+    photos = forms.FileField(
+        label="Photos (3 to 5)",
+        widget=MultipleFileInput(attrs={"accept": "image/*"}),
+        required=False,
+    )

@@ -1,0 +1,208 @@
+"""Pages: the door terminal, the guard console, the access log, visitor passes."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import role_of
+from accounts.views import device_page
+from biometrics.selectors import has_templates
+from faceauth.api import DomainError
+
+from . import selectors, services
+from .forms import EnrolForm, ExtendForm, PassForm, RevokeForm
+from .models import AccessPoint, Decision
+from .reasons import DOOR_TEXT
+
+CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
+LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
+
+
+def roles_required(*roles: str):
+    """Page decorator: signed in, active, inside the validity window, and one of ``roles``."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if role_of(request.user) not in roles or not request.user.may_authenticate():
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@device_page("door")
+def door(request: HttpRequest, pk: int) -> HttpResponse:
+    point = get_object_or_404(AccessPoint.objects.select_related("area"), pk=pk)
+    if point.device_id != request.device.pk:
+        # A terminal paired as one door must not act as another.
+        raise PermissionDenied
+    return render(
+        request,
+        "access_control/door.html",
+        {
+            "point": point,
+            "config": {
+                "checkUrl": reverse("api-access-check"),
+                "analyseUrl": "/api/biometrics/analyse/",
+                "mode": point.mode,
+                "texts": {k: str(v) for k, v in DOOR_TEXT.items()},
+            },
+        },
+    )
+
+
+@roles_required(*CONSOLE_ROLES)
+def console(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "access_control/console.html",
+        {
+            **selectors.console_filters(),
+            "decisions": Decision.choices,
+            "config": {
+                "feedUrl": reverse("api-access-console"),
+                "alertUrl": "/api/access/alerts/",
+                "intervalMs": 2000,
+            },
+        },
+    )
+
+
+@roles_required(*LOG_ROLES)
+def event_log(request: HttpRequest) -> HttpResponse:
+    q = request.GET
+    events = selectors.filter_events(
+        selectors.events_visible_to(user=request.user),
+        area=_int(q.get("area")),
+        point=_int(q.get("point")),
+        decision=q.get("decision", ""),
+        person=q.get("person", "").strip(),
+    ).order_by("-pk")[:200]
+    return render(
+        request,
+        "access_control/events.html",
+        {"events": events, "decisions": Decision.choices, **selectors.console_filters()},
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@roles_required(*selectors.PASS_ISSUERS)
+def pass_list(request: HttpRequest) -> HttpResponse:
+    passes = selectors.passes_visible_to(user=request.user).order_by("-starts_at")[:200]
+    now = timezone.now()
+    rows = [{"pass": p, "status": p.status(now)} for p in passes]
+    return render(request, "access_control/pass_list.html", {"rows": rows})
+
+
+@roles_required(*selectors.PASS_ISSUERS)
+def pass_create(request: HttpRequest) -> HttpResponse:
+    can_choose = role_of(request.user) in CONSOLE_ROLES
+    form = PassForm(request.POST or None, can_choose_sponsor=can_choose)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        sponsor = data.get("sponsor") or request.user
+        try:
+            visitor = data["visitor"] or services.register_visitor(
+                display_name=data["new_name"],
+                role=data["new_role"] or Role.VISITOR,
+                email=data.get("new_email", ""),
+                sponsor=sponsor,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                actor=request.user,
+            )
+            visitor_pass = services.create_pass(
+                visitor=visitor,
+                sponsor=sponsor,
+                created_by=request.user,
+                areas=list(data["areas"]),
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                purpose=data["purpose"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Pass created for {visitor}.")
+            return redirect("access:pass-detail", pk=visitor_pass.pk)
+    return render(request, "access_control/pass_form.html", {"form": form})
+
+
+def _enrol_page_url(visitor) -> str | None:
+    try:
+        return f"{reverse('attendance:enrol')}?person={visitor.pk}"
+    except NoReverseMatch:
+        return None
+
+
+@roles_required(*selectors.PASS_ISSUERS)
+def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visitor_pass = get_object_or_404(selectors.passes_visible_to(user=request.user), pk=pk)
+    extend_form = ExtendForm(initial={"ends_at": timezone.localtime(visitor_pass.ends_at)})
+    revoke_form = RevokeForm()
+    enrol_form = EnrolForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "extend":
+                extend_form = ExtendForm(request.POST)
+                if extend_form.is_valid():
+                    services.extend_pass(
+                        visitor_pass=visitor_pass,
+                        ends_at=extend_form.cleaned_data["ends_at"],
+                        actor=request.user,
+                    )
+                    messages.success(request, "Pass extended.")
+                    return redirect("access:pass-detail", pk=pk)
+            elif action == "revoke":
+                revoke_form = RevokeForm(request.POST)
+                if revoke_form.is_valid():
+                    services.revoke_pass(
+                        visitor_pass=visitor_pass,
+                        actor=request.user,
+                        reason=revoke_form.cleaned_data["reason"],
+                    )
+                    messages.success(request, "Pass revoked: the doors refuse it from now on.")
+                    return redirect("access:pass-detail", pk=pk)
+            elif action == "enrol":
+                images = [f.read() for f in request.FILES.getlist("photos")]
+                services.enrol_visitor(visitor_pass=visitor_pass, images=images, actor=request.user)
+                messages.success(request, "Photos received: the face is being enrolled.")
+                return redirect("access:pass-detail", pk=pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "access_control/pass_detail.html",
+        {
+            "p": visitor_pass,
+            "status": visitor_pass.status(),
+            "enrolled": has_templates(person=visitor_pass.visitor),
+            "extend_form": extend_form,
+            "revoke_form": revoke_form,
+            "enrol_form": enrol_form,
+            "enrol_page": _enrol_page_url(visitor_pass.visitor),
+            "events": selectors.events_visible_to(user=request.user)
+            .filter(person=visitor_pass.visitor)
+            .order_by("-pk")[:20]
+            if role_of(request.user) in LOG_ROLES
+            else [],
+        },
+    )

@@ -1,0 +1,138 @@
+/* Door terminal: recognise the person at the camera and show GRANTED or DENIED.
+ *
+ * Face-only doors check automatically on a good frame; face + PIN and badge + face doors check
+ * when the form is submitted. Every check carries a fresh request id, so a network retry of the
+ * same attempt is answered with the first decision instead of a second log entry.
+ */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("door-config").textContent);
+  const video = document.getElementById("cam");
+  const overlay = document.getElementById("overlay");
+  const guide = document.getElementById("guide");
+  const verdict = document.getElementById("verdict");
+  const word = document.getElementById("verdict-word");
+  const text = document.getElementById("verdict-text");
+  const form = document.getElementById("credential-form");
+  const credential = document.getElementById("credential");
+  const idleText = text.textContent;
+
+  const SHOW_MS = 5000; // how long a verdict stays on screen
+  const REPEAT_MS = 8000; // the same standing person is checked again only after this
+  let busy = false;
+  let stopWatch = null;
+  let lastAt = 0;
+  let faceLeft = true;
+  let resetTimer = null;
+
+  function requestId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function show(kind, headline, detail) {
+    verdict.className = "verdict " + kind;
+    word.textContent = headline;
+    text.textContent = detail || "";
+    if (resetTimer) clearTimeout(resetTimer);
+    resetTimer = setTimeout(idle, SHOW_MS);
+  }
+
+  function idle() {
+    verdict.className = "verdict idle";
+    word.textContent = "Look at the camera";
+    text.textContent = idleText;
+  }
+
+  async function postWithRetry(fields) {
+    // One retry on a network failure, with the same request id (the server answers once).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return await window.FaceCam.post(cfg.checkUrl, fields);
+      } catch (e) {
+        if (attempt === 1) return { status: 0, ok: false, body: {} };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  async function check(extra) {
+    if (busy) return;
+    busy = true;
+    stopWatching();
+    guide.textContent = "One moment…";
+    let blob;
+    try {
+      blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
+    } catch (e) {
+      busy = false;
+      startWatching();
+      return;
+    }
+    const res = await postWithRetry(Object.assign({ image: blob, request_id: requestId() }, extra || {}));
+    const b = res.body || {};
+    if (res.ok && b.decision === "granted") {
+      const name = b.person && b.person.name ? "Welcome, " + b.person.name + ". " : "";
+      show("granted", "GRANTED", name + b.reason_text);
+    } else if (res.ok) {
+      show("denied", "DENIED", b.reason_text);
+    } else if (res.status === 401 || res.status === 403) {
+      show("denied", "OUT OF SERVICE", "This screen is not paired as this door. Ask an admin.");
+    } else if (res.status === 0) {
+      show("denied", "NO CONNECTION", "The server cannot be reached. Trying again…");
+    } else {
+      show("denied", "TRY AGAIN", b.detail || "Something went wrong.");
+    }
+    lastAt = Date.now();
+    faceLeft = false;
+    busy = false;
+    guide.textContent = "Look at the camera";
+    startWatching();
+  }
+
+  function drawBoxes(analysis) {
+    window.FaceCam.drawFaces(overlay, video, analysis);
+  }
+
+  function onAnalysis(analysis) {
+    if (busy) return;
+    drawBoxes(analysis);
+    const faces = (analysis.faces || []).length;
+    if (faces === 0) faceLeft = true;
+    const issue = (analysis.issues || [])[0];
+    guide.textContent = analysis.ok ? "Hold still…" : (issue && issue.message) || "Look at the camera";
+    if (cfg.mode !== "face" || !analysis.ok) return;
+    const since = Date.now() - lastAt;
+    if (since > SHOW_MS / 2 && (faceLeft || since > REPEAT_MS)) check();
+  }
+
+  function startWatching() {
+    if (stopWatch) return;
+    stopWatch = window.FaceCam.watch(video, { url: cfg.analyseUrl, intervalMs: 300, onAnalysis: onAnalysis });
+  }
+
+  function stopWatching() {
+    if (stopWatch) stopWatch();
+    stopWatch = null;
+  }
+
+  if (form) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const value = credential.value.trim();
+      if (!value) return;
+      credential.value = "";
+      check({ [credential.name]: value });
+    });
+  }
+
+  window.FaceCam.start(video)
+    .then(() => {
+      guide.textContent = "Look at the camera";
+      startWatching();
+    })
+    .catch((e) => {
+      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+      show("denied", "OUT OF SERVICE", "The camera is not available. Please see reception.");
+    });
+})();

@@ -1,0 +1,177 @@
+/* Guard console: polls one JSON feed every ~2 s with the last event id it has seen and
+ * prepends the new events; alerts, people inside and visitors on site are redrawn each time.
+ * Everything is built with textContent (names come from people's records).
+ */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("console-config").textContent);
+  const body = document.getElementById("log-body");
+  const filters = document.getElementById("filters");
+  const liveText = document.getElementById("live-text");
+  const live = document.getElementById("live");
+  const MAX_ROWS = 300;
+  let since = 0;
+  let timer = null;
+  let generation = 0; // a filter change discards answers to older requests
+  const drafts = {}; // alert id -> note being typed, kept across redraws
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else node.setAttribute(k, v);
+    }
+    (children || []).forEach((c) => c && node.appendChild(c));
+    return node;
+  }
+
+  function query() {
+    const params = new URLSearchParams();
+    new FormData(filters).forEach((v, k) => { if (String(v).trim()) params.set(k, String(v).trim()); });
+    if (since) params.set("since", since);
+    return params.toString();
+  }
+
+  function eventRow(e) {
+    const who = e.person ? e.person.name : "Unknown";
+    const row = el("tr", { class: "row-" + e.decision + (since ? " fresh" : ""), "data-event": e.id }, [
+      el("td", { text: e.time, title: e.at }),
+      el("td", { text: e.point.name, title: e.area.name }),
+      el("td", { class: e.person ? "" : "unknown", text: who + (e.person ? " · " + e.person.role : "") }),
+      el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? "Granted" : "Denied" })]),
+      el("td", { text: e.reason_label, title: e.reason }),
+      el("td", { class: "muted", text: e.rule || (e.pass ? "Pass #" + e.pass : "—") }),
+      el("td", { class: "num muted", text: e.score === null ? "" : e.score.toFixed(2) + " / " + e.threshold.toFixed(2) }),
+    ]);
+    return row;
+  }
+
+  function renderEvents(events) {
+    events.forEach((e) => body.insertBefore(eventRow(e), body.firstChild));
+    while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
+    document.getElementById("log-empty").hidden = body.rows.length > 0;
+  }
+
+  async function act(alert, action, note) {
+    const res = await window.FaceCam.post(cfg.alertUrl + alert.id + "/" + action + "/", { note: note });
+    if (!res.ok) window.alert(res.body.detail || "The alert could not be updated.");
+    delete drafts[alert.id];
+    poll();
+  }
+
+  function alertItem(a) {
+    const noteId = "note-" + a.id;
+    const item = el("li", { class: "alert " + a.state, "data-alert": a.id }, [
+      el("p", { class: "alert-kind", text: a.kind_label + (a.count > 1 ? " ×" + a.count : "") }),
+      el("p", { class: "alert-msg", text: a.message }),
+      el("p", { class: "muted small", text: "Since " + a.created + (a.count > 1 ? ", last " + a.last : "") }),
+    ]);
+    if (a.state === "open") {
+      const note = el("textarea", { id: noteId, rows: "2", placeholder: "What did you do?", "aria-label": "Note" });
+      note.value = drafts[a.id] || "";
+      note.addEventListener("input", () => { drafts[a.id] = note.value; });
+      const button = el("button", { type: "button", class: "primary small-btn", text: "Acknowledge" });
+      button.addEventListener("click", () => act(a, "acknowledge", note.value));
+      item.appendChild(note);
+      item.appendChild(button);
+    } else {
+      item.appendChild(el("p", { class: "small", text: "Acknowledged by " + a.acknowledged_by + " at " + a.acknowledged_at + (a.note ? ": " + a.note : "") }));
+      const close = el("button", { type: "button", class: "link-btn", text: "Close" });
+      close.addEventListener("click", () => act(a, "close", ""));
+      item.appendChild(close);
+    }
+    return item;
+  }
+
+  function renderAlerts(alerts) {
+    const list = document.getElementById("alerts");
+    const active = document.activeElement;
+    const typing = active && active.tagName === "TEXTAREA" && list.contains(active);
+    if (typing) return; // never pull the note box away from a guard who is typing
+    list.replaceChildren(...alerts.map(alertItem));
+    document.getElementById("alerts-empty").hidden = alerts.length > 0;
+    const open = alerts.filter((a) => a.state === "open").length;
+    const count = document.getElementById("alert-count");
+    count.textContent = String(open);
+    count.className = "count" + (open ? " hot" : "");
+  }
+
+  function renderInside(groups) {
+    const box = document.getElementById("inside");
+    box.replaceChildren(...groups.map((g) => el("div", { class: "inside-area" }, [
+      el("h3", { text: g.area + " (" + g.people.length + ")" }),
+      el("ul", {}, g.people.map((p) => el("li", {}, [
+        el("span", { text: p.name }),
+        el("span", { class: "muted small", text: " " + p.role + " · " + p.since + " via " + p.point }),
+      ]))),
+    ])));
+    document.getElementById("inside-empty").hidden = groups.length > 0;
+  }
+
+  function renderVisitors(visitors) {
+    const list = document.getElementById("visitors");
+    list.replaceChildren(...visitors.map((v) => el("li", {}, [
+      el("p", {}, [el("strong", { text: v.name }), el("span", { class: "muted", text: " · " + v.kind })]),
+      el("p", { class: "small", text: "Sponsor: " + v.sponsor + " · until " + v.until }),
+      el("p", { class: "small muted", text: v.last_entry ? "Last entry " + v.last_entry : "Not arrived yet" }),
+    ])));
+    document.getElementById("visitors-empty").hidden = visitors.length > 0;
+  }
+
+  let inflight = false;
+  let again = false;
+
+  async function poll() {
+    // One request at a time: overlapping polls would render the same events twice.
+    if (inflight) { again = true; return; }
+    inflight = true;
+    if (timer) clearTimeout(timer);
+    const mine = generation;
+    try {
+      const response = await fetch(cfg.feedUrl + "?" + query(), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (response.status === 401 || response.status === 403) {
+        liveText.textContent = "Signed out — reload to sign in again";
+        live.classList.add("down");
+        inflight = false;
+        return;
+      }
+      const data = await response.json();
+      if (mine === generation) {
+        renderEvents(data.events);
+        since = Math.max(since, data.last_id || 0);
+        renderAlerts(data.alerts);
+        renderInside(data.inside);
+        renderVisitors(data.visitors);
+        liveText.textContent = "Live · updated " + new Date().toLocaleTimeString();
+        live.classList.remove("down");
+      }
+    } catch (e) {
+      liveText.textContent = "Connection lost, retrying…";
+      live.classList.add("down");
+    }
+    inflight = false;
+    if (again) { again = false; poll(); return; }
+    timer = setTimeout(poll, cfg.intervalMs);
+  }
+
+  let debounce = null;
+  function refilter() {
+    generation += 1;
+    since = 0;
+    body.replaceChildren();
+    poll();
+  }
+  filters.addEventListener("change", (e) => { if (e.target.tagName === "SELECT") refilter(); });
+  filters.addEventListener("input", (e) => {
+    if (e.target.tagName !== "INPUT") return;
+    if (debounce) clearTimeout(debounce);
+    debounce = setTimeout(refilter, 400);
+  });
+  filters.addEventListener("submit", (e) => e.preventDefault());
+
+  poll();
+})();
