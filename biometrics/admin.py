@@ -8,9 +8,16 @@ from django.db.models import Avg, Count
 
 from faceauth.api import DomainError
 
-from . import services
+from . import privacy, services
 from .errors import WrongImageCount
-from .models import EnrolmentJob, EnrolmentPerson, FaceSample, FaceTemplate
+from .models import (
+    BiometricConsent,
+    EnrolmentJob,
+    EnrolmentPerson,
+    FaceSample,
+    FaceTemplate,
+    PolicyDocument,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -37,6 +44,15 @@ class EnrolmentForm(forms.ModelForm):
     class Meta:
         model = EnrolmentJob
         fields = ("person",)
+
+    def clean_person(self):
+        person = self.cleaned_data["person"]
+        if not privacy.has_consent(person):
+            raise forms.ValidationError(
+                "No biometric consent on record: record the signed release first "
+                "(Biometric consents > Add)."
+            )
+        return person
 
     def clean_images(self) -> list[bytes]:
         images = [f.read() for f in self.cleaned_data["images"]]
@@ -124,7 +140,7 @@ class EnrolmentPersonAdmin(admin.ModelAdmin):
     list_display = ("__str__", "employee_number", "role", "templates", "mean_quality")
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name", "employee_number")
-    actions = ("revoke",)
+    actions = ("revoke", "erase")
 
     def get_queryset(self, request):
         return (
@@ -148,8 +164,77 @@ class EnrolmentPersonAdmin(admin.ModelAdmin):
         total = sum(services.revoke_templates(person=p, actor=request.user) for p in queryset)
         self.message_user(request, f"Deleted {total} template(s).", messages.SUCCESS)
 
+    @admin.action(description="Erase all face data (templates, samples, jobs)")
+    def erase(self, request, queryset) -> None:
+        for person in queryset:
+            privacy.erase_face_data(person=person, actor=request.user, reason="admin")
+        self.message_user(request, f"Erased the face data of {queryset.count()} person(s).")
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PolicyDocument)
+class PolicyDocumentAdmin(admin.ModelAdmin):
+    """Editing a text publishes a new version; published versions never change."""
+
+    list_display = ("kind", "version", "title", "published_at", "published_by")
+    list_filter = ("kind",)
+    fields = ("kind", "title", "body")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("kind",) if obj else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        document = privacy.publish_policy(
+            kind=obj.kind, title=obj.title, body=obj.body, actor=request.user
+        )
+        obj.pk, obj.version, obj._state.adding = document.pk, document.version, False
+        obj._state.db = document._state.db
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BiometricConsent)
+class BiometricConsentAdmin(admin.ModelAdmin):
+    """Record a signed paper release; withdraw (which erases the face data)."""
+
+    list_display = ("person", "document", "channel", "given_at", "recorded_by", "withdrawn_at")
+    list_filter = ("channel", "withdrawn_at")
+    search_fields = ("person__username", "person__display_name", "person__employee_number")
+    fields = ("person", "document", "channel")
+    actions = ("withdraw",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if obj else ()
+
+    def get_changeform_initial_data(self, request):
+        current = privacy.current_policy(PolicyDocument.Kind.CONSENT)
+        return {
+            "channel": BiometricConsent.Channel.PAPER,
+            "document": current.pk if current else None,
+        }
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        consent = privacy.give_consent(
+            person=obj.person,
+            channel=obj.channel,
+            document_version=obj.document.version,
+            recorded_by=request.user,
+        )
+        obj.pk, obj._state.adding, obj._state.db = consent.pk, False, consent._state.db
+
+    @admin.action(description="Withdraw consent (erases the face data)")
+    def withdraw(self, request, queryset) -> None:
+        for consent in queryset.filter(withdrawn_at__isnull=True):
+            privacy.withdraw_consent(person=consent.person, actor=request.user)
+        self.message_user(request, "Consent withdrawn and face data erased.", messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -11,9 +11,9 @@ from accounts.models import Device, Role
 from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
 from faceauth.api import DomainError
 
-from . import selectors, services
+from . import privacy, selectors, services
 from .errors import MissingImage
-from .models import EnrolmentJob
+from .models import EnrolmentJob, PolicyDocument
 from .throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
 
 DEVICES = (KIOSK, DOOR)
@@ -240,4 +240,62 @@ class ChallengeView(APIView):
                 "capture": services.CAPTURE_SETTINGS,
             },
             status=status.HTTP_201_CREATED,
+        )
+
+
+class ConsentRequest(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The consent text version that was shown.")
+
+
+class ConsentView(APIView):
+    """Your biometric consent: read it with the current text, give it, or withdraw it
+    (withdrawal erases your face data at once)."""
+
+    allowed_roles = ALL_PEOPLE
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        consent = privacy.active_consent(request.user)
+        document = privacy.current_policy(PolicyDocument.Kind.CONSENT)
+        return Response(
+            {
+                "given": consent is not None,
+                "given_at": consent.given_at if consent else None,
+                "version": consent.document.version if consent else None,
+                "current": (
+                    {"version": document.version, "title": document.title, "text": document.body}
+                    if document
+                    else None
+                ),
+            }
+        )
+
+    @extend_schema(request=ConsentRequest, responses={201: dict})
+    def post(self, request):
+        data = ConsentRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        consent = privacy.give_consent(
+            person=request.user,
+            channel="self_service",
+            document_version=data.validated_data["version"],
+        )
+        return Response(
+            {"given": True, "version": consent.document.version}, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses=dict)
+    def delete(self, request):
+        counts = privacy.withdraw_consent(person=request.user, actor=request.user)
+        return Response({"given": False, "erased": counts})
+
+
+class MyFaceDataView(APIView):
+    """ "Delete my face data": templates, samples and everything linked to the face."""
+
+    allowed_roles = ALL_PEOPLE
+
+    @extend_schema(responses=dict)
+    def delete(self, request):
+        return Response(
+            {"erased": privacy.erase_face_data(person=request.user, actor=request.user)}
         )

@@ -103,6 +103,8 @@ class FaceTemplate(models.Model):
     model_version = models.CharField(max_length=80)
     quality_score = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Retention counts from the last successful match (BIPA: destroy after last interaction).
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["person", "created_at"]
@@ -194,3 +196,57 @@ class FaceLockout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.subject_label or self.subject_id}"
+
+
+class PolicyDocument(models.Model):
+    """A published text (privacy notice, retention policy, consent text). Versions are never
+    edited: saving a change in the admin publishes a new version."""
+
+    class Kind(models.TextChoices):
+        PRIVACY_NOTICE = "privacy_notice", "Privacy notice"
+        RETENTION_POLICY = "retention_policy", "Retention policy"
+        CONSENT = "consent", "Biometric consent text"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="unique_policy_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+class BiometricConsent(models.Model):
+    """A person's written release before any capture (GDPR art. 9, BIPA 740/15(b))."""
+
+    class Channel(models.TextChoices):
+        SELF_SERVICE = "self_service", "Self-service on the enrolment page"
+        PAPER = "paper", "Signed paper release, recorded by an admin"
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="biometric_consents"
+    )
+    document = models.ForeignKey(PolicyDocument, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    given_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+
+    def __str__(self) -> str:
+        state = "withdrawn" if self.withdrawn_at else "active"
+        return f"Consent of {self.person} ({state}, {self.document})"

@@ -14,12 +14,13 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
 from faceauth import metrics
 
-from . import engine, liveness, lockouts
+from . import engine, liveness, lockouts, privacy
 from .errors import (
     BiometricError,
     EmptyFile,
@@ -115,6 +116,7 @@ def start_enrolment(
         raise WrongImageCount()
     if not person.is_active:
         raise InactivePerson()
+    privacy.require_consent(person)
     for data in images:
         check_upload(data)
     job = EnrolmentJob.objects.create(person=person, requested_by=requested_by, total=len(images))
@@ -345,6 +347,11 @@ def _audit_attempt(kind: str, result: "MatchResult | None", *, device, claimed, 
     )
 
 
+def _mark_used(person: User) -> None:
+    # Retention counts from the last use; one UPDATE per successful match.
+    FaceTemplate.objects.filter(person=person).update(last_used_at=timezone.now())
+
+
 def verify_person(
     *,
     person: User,
@@ -384,6 +391,7 @@ def verify_person(
     )
     if result.match:
         lockouts.record_success(person=person)
+        _mark_used(person)
     else:
         lockouts.record_failure(person=person)
     metrics.record_decision(kind="verify", match=result.match)
@@ -429,6 +437,8 @@ def identify_face(
         timings=probe.timings,
         liveness=live,
     )
+    if result.match:
+        _mark_used(person)
     if device is not None:
         if result.match:
             lockouts.record_success(device=device)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("identify/", api.IdentifyView.as_view(), name="api-identify"),
     path("analyse/", api.AnalyseView.as_view(), name="api-analyse"),
     path("challenge/", api.ChallengeView.as_view(), name="api-challenge"),
+    path("consent/", api.ConsentView.as_view(), name="api-consent"),
+    path("me/face-data/", api.MyFaceDataView.as_view(), name="api-my-face-data"),
     path(
         "people/<int:person_id>/templates/",
         api.PersonTemplatesView.as_view(),

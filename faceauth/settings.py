@@ -318,3 +318,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Retention (docs/privacy.md). BIPA caps template retention at 3 years after the last use.
+FACEAUTH_TEMPLATE_RETENTION_DAYS = env.int("FACEAUTH_TEMPLATE_RETENTION_DAYS", default=30)
+FACEAUTH_IMAGE_RETENTION_DAYS = env.int("FACEAUTH_IMAGE_RETENTION_DAYS", default=30)
+if not 1 <= FACEAUTH_TEMPLATE_RETENTION_DAYS <= 3 * 365:
+    raise ImproperlyConfigured("FACEAUTH_TEMPLATE_RETENTION_DAYS must be 1..1095 (3 years)")

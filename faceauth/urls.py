@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from biometrics import views as biometrics_views
+
 from . import health, metrics, views
 
 admin.site.site_header = "FaceAuth administration"
@@ -15,6 +17,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("privacy/", biometrics_views.privacy_notice, name="privacy-notice"),
+    path("privacy/retention/", biometrics_views.retention_policy, name="retention-policy"),
     path("accounts/", include("accounts.urls")),
     path("api/accounts/", include("accounts.api_urls")),
     path("api/biometrics/", include("biometrics.urls")),

@@ -15,8 +15,10 @@ def photos(identity: str, numbers) -> list[bytes]:
 
 def enrol_now(person, images: list[bytes], capture_on_commit) -> object:
     """Enrol synchronously in this process, whatever the Celery mode (tests of matching)."""
-    from biometrics import services
+    from biometrics import privacy, services
 
+    if not privacy.has_consent(person):
+        privacy.give_consent(person=person, channel="paper")
     with capture_on_commit(execute=False):
         job = services.start_enrolment(person=person, images=images)
     return services.run_enrolment(job_id=str(job.pk))

@@ -49,10 +49,11 @@ MAX_NO_FACE_FRACTION = 0.25  # HOG can lose a face in a blurred or strongly turn
 COMPARABLE_FACE_RATIO = 0.6  # a 2nd face this wide (vs the largest) is a 2nd person, not noise
 MAX_MULTI_FACE_FRAMES = 1  # one spurious HOG hit is tolerated, a second person is not
 
-# --- blink: openness dips below CLOSED x baseline, with >= REOPEN x baseline before and after
-BLINK_CLOSED = {"dlib68": 0.75, "opencv": 0.70}
-BLINK_REOPEN = 0.90
-BLINK_MAX_S = 1.0  # eyes shut longer than this is not a blink (and no frames say "shut")
+# --- blink: openness (EAR or the gradient ratio) relative to the burst's median ---
+BLINK_CLOSED = {"dlib68": 0.75, "opencv": 0.70}  # a frame below this x median is "shut"
+BLINK_DEPTH = 0.20  # ... and both sides (within the window) are >= this x median more open
+BLINK_WINDOW_S = 0.5  # open frames this close on both sides: shut for < ~0.9 s
+BLINK_MAX_MOTION = 0.5  # eye-centre move to a neighbour frame, eye-distance units (blur)
 
 # --- turn: yaw (nose offset from the eye midpoint in eye-distance units, + = image right) ---
 TURN_MIN_OFFSET = 0.20  # from the burst's starting pose: about 20 degrees of head rotation
@@ -252,32 +253,41 @@ def _static_metrics(frames: list[_Frame]) -> dict[str, float]:
 
 
 def detect_blink(
-    openness: Sequence[float | None], times: Sequence[float], backend: str
+    openness: Sequence[float | None],
+    times: Sequence[float],
+    backend: str,
+    motion: Sequence[float | None] | None = None,
 ) -> dict[str, Any]:
-    """A dip below CLOSED x median with open (>= REOPEN x median) frames before and after."""
+    """A shut frame (openness < CLOSED x the burst median) with clearly more open frames both
+    before and after it within BLINK_WINDOW_S (the dip is >= BLINK_DEPTH x median below the
+    lower of the two sides). Local sides, not the global median, decide "open again": gaze,
+    head pose and lighting drift the measure within a burst."""
     valid = [(i, v) for i, v in enumerate(openness) if v is not None]
     if len(valid) < 3:
         return {"done": False}
     baseline = statistics.median(v for _, v in valid)
-    closed, reopen = BLINK_CLOSED[backend] * baseline, BLINK_REOPEN * baseline
-    ratios = [v / baseline for _, v in valid]
+    closed = BLINK_CLOSED[backend] * baseline
     info: dict[str, Any] = {
         "done": False,
         "baseline": round(baseline, 4),
-        "min_ratio": round(min(ratios), 3),
+        "min_ratio": round(min(v for _, v in valid) / baseline, 3),
+        "depth": 0.0,
     }
-    last_open: int | None = None  # index into valid of the latest open frame
-    dip_start: int | None = None
-    for k, (_, v) in enumerate(valid):
-        if v >= reopen:
-            if dip_start is not None and last_open is not None:
-                t_shut = times[valid[k - 1][0]] - times[valid[dip_start][0]]
-                if t_shut <= BLINK_MAX_S:
-                    info.update(done=True, frame=valid[dip_start][0], t=times[valid[dip_start][0]])
-                    return info
-            last_open, dip_start = k, None
-        elif v < closed and dip_start is None and last_open is not None:
-            dip_start = k
+    for k, (i, v) in enumerate(valid):
+        if v >= closed:
+            continue
+        if motion is not None and (motion[i] or 0.0) > BLINK_MAX_MOTION:
+            continue  # motion blur also erases the iris edges: not evidence of a blink
+        t = times[i]
+        pre = [u for j, u in valid[:k] if t - times[j] <= BLINK_WINDOW_S]
+        post = [u for j, u in valid[k + 1 :] if times[j] - t <= BLINK_WINDOW_S]
+        if not pre or not post:
+            continue  # a dip at either end of the burst may be half a blink
+        depth = (min(max(pre), max(post)) - v) / baseline
+        if depth > info["depth"]:
+            info.update(depth=round(depth, 3), frame=i, t=round(t - times[0], 3))
+        if depth >= BLINK_DEPTH:
+            info["done"] = True
     return info
 
 
@@ -298,6 +308,21 @@ def detect_turn(yaws: Sequence[float | None], direction: str) -> dict[str, Any]:
         "offset": round(offset, 3),
         "frame": peak_i,
     }
+
+
+def _eye_motion(frames: list[_Frame]) -> list[float]:
+    """Per frame: the larger eye-centre displacement to its neighbours, in eye distances."""
+    centres, iods = [], []
+    for f in frames:
+        (l0, l1), (r0, r1) = _eye_corners(f.points5)
+        left, right = (l0 + l1) / 2, (r0 + r1) / 2
+        centres.append((left + right) / 2)
+        iods.append(max(float(np.linalg.norm(right - left)), 1.0))
+    step = [float(np.linalg.norm(b - a)) for a, b in zip(centres, centres[1:], strict=False)]
+    return [
+        max(step[i - 1] if i > 0 else 0.0, step[i] if i < len(step) else 0.0) / iods[i]
+        for i in range(len(frames))
+    ]
 
 
 def _embed_frame(f: _Frame) -> np.ndarray:
@@ -393,7 +418,9 @@ def check_liveness(
     responses: dict[str, dict[str, Any]] = {}
     for c in dict.fromkeys(challenges):
         if c == "blink":
-            responses[c] = detect_blink([f.openness for f in with_face], face_times, backend)
+            responses[c] = detect_blink(
+                [f.openness for f in with_face], face_times, backend, _eye_motion(with_face)
+            )
         else:
             responses[c] = detect_turn([f.yaw for f in with_face], c)
     details["responses"] = responses
