@@ -170,3 +170,28 @@ def test_retention_longer_than_three_years_is_refused():
         text=True,
     )
     assert result.returncode != 0 and "3 years" in result.stderr
+
+
+def test_key_rotation_re_encrypts_every_template_under_the_new_key(
+    make_person, django_capture_on_commit_callbacks, settings
+):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from biometrics.fields import DecryptionError
+
+    old, new = settings.FIELD_ENCRYPTION_KEY[0], Fernet.generate_key().decode()
+    person = make_person("employee")
+    enrol_now(person, photos("deepface_06", [1, 2, 3]), django_capture_on_commit_callbacks)
+    before = {t.pk: t.embedding for t in FaceTemplate.objects.all()}
+    settings.FIELD_ENCRYPTION_KEY = [new, old]  # during the rotation both decrypt
+    call_command("rotate_field_keys", batch=2)
+    call_command("rotate_field_keys")  # resumable: a second run has nothing left to do
+    settings.FIELD_ENCRYPTION_KEY = [new]
+    after = {t.pk: t.embedding for t in FaceTemplate.objects.all()}
+    assert before.keys() == after.keys() and len(after) == 3
+    for pk, vector in before.items():
+        assert (after[pk] == vector).all()
+    settings.FIELD_ENCRYPTION_KEY = [old]
+    with pytest.raises(DecryptionError):
+        list(FaceTemplate.objects.all())
