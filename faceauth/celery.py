@@ -13,6 +13,7 @@ app = Celery("faceauth")
 # All CELERY_* Django settings configure the app (see faceauth/settings.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["faceauth"])
 
 
 @app.task(name="faceauth.ping")

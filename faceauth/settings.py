@@ -232,6 +232,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "faceauth-heartbeat": {"task": "faceauth.ping", "schedule": timedelta(minutes=5)},
+    "faceauth-retention": {"task": "faceauth.run_retention", "schedule": timedelta(days=1)},
 }
 
 # Face engine: keep enrolment images only if asked (then encrypted).

@@ -18,3 +18,15 @@ def test_a_real_worker_process_runs_a_task_and_returns_its_result(celery_worker)
     result = ping.delay()
     assert result.get(timeout=30) == "pong"
     assert result.successful()
+
+
+def test_the_retention_job_is_scheduled_daily_and_runs(db):
+    from datetime import timedelta
+
+    from faceauth.tasks import run_retention
+
+    schedule = app.conf.beat_schedule["faceauth-retention"]
+    assert schedule["task"] == "faceauth.run_retention"
+    assert schedule["schedule"] == timedelta(days=1)
+    result = run_retention()
+    assert result["face"]["templates"] == 0

@@ -1,0 +1,13 @@
+"""Periodic jobs that span apps (faceauth wires the apps; they never import each other)."""
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="faceauth.run_retention", acks_late=True)
+def run_retention() -> dict:
+    """Daily retention: face data first, then each app's own events. Idempotent."""
+    from biometrics import privacy
+
+    now = timezone.now()
+    return {"face": privacy.purge_expired(now=now)}
