@@ -79,3 +79,7 @@ class EnrolForm(forms.Form):
         widget=MultipleFileInput(attrs={"accept": "image/*"}),
         required=False,
     )
+    consent = forms.BooleanField(
+        label="The visitor has signed the biometric consent form",
+        required=False,
+    )

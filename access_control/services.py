@@ -474,8 +474,8 @@ def _check_pass(*, kind: str, areas, starts_at: datetime, ends_at: datetime) -> 
     if ends_at <= starts_at:
         raise InvalidPass("The pass must end after it starts.", code="pass_window")
     if ends_at - starts_at > max_pass_length(kind):
-        limit = max_pass_length(kind)
-        human = f"{limit.days} days" if limit.days else f"{limit.seconds // 3600} hours"
+        hours = int(max_pass_length(kind).total_seconds() // 3600)
+        human = f"{hours} hours" if hours <= 48 else f"{hours // 24} days"
         raise InvalidPass(
             f"A {PassKind(kind).label.lower()} pass lasts at most {human}.", code="pass_too_long"
         )
@@ -602,8 +602,17 @@ def revoke_pass(*, visitor_pass: VisitorPass, actor: User, reason: str = "") -> 
     return visitor_pass
 
 
-def enrol_visitor(*, visitor_pass: VisitorPass, images: list[bytes], actor: User):
-    """Reception enrolment from uploaded photos (3-5): a biometrics enrolment job."""
-    return biometrics.start_enrolment(
-        person=visitor_pass.visitor, images=images, requested_by=actor
-    )
+@transaction.atomic
+def enrol_visitor(
+    *, visitor_pass: VisitorPass, images: list[bytes], actor: User, consent_signed: bool = False
+):
+    """Reception enrolment from uploaded photos (3-5): a biometrics enrolment job.
+
+    Face capture needs the visitor's consent; at reception that is the signed paper release,
+    which the guard records here."""
+    from biometrics import privacy
+
+    visitor = visitor_pass.visitor
+    if consent_signed and not privacy.has_consent(visitor):
+        privacy.give_consent(person=visitor, channel="paper", recorded_by=actor)
+    return biometrics.start_enrolment(person=visitor, images=images, requested_by=actor)

@@ -183,7 +183,12 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("access:pass-detail", pk=pk)
             elif action == "enrol":
                 images = [f.read() for f in request.FILES.getlist("photos")]
-                services.enrol_visitor(visitor_pass=visitor_pass, images=images, actor=request.user)
+                services.enrol_visitor(
+                    visitor_pass=visitor_pass,
+                    images=images,
+                    actor=request.user,
+                    consent_signed=request.POST.get("consent") == "on",
+                )
                 messages.success(request, "Photos received: the face is being enrolled.")
                 return redirect("access:pass-detail", pk=pk)
         except DomainError as exc:
