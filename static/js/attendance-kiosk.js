@@ -80,17 +80,17 @@
     return { kind: res.status === 422 ? "warn" : "bad", html: '<p class="headline">' + A.escapeHtml(b.detail || "Something went wrong.") + "</p>" };
   }
 
-  async function clock(fields) {
+  async function clock(fields, t0) {
     busy = true;
     stopWatching();
-    const t0 = performance.now();
+    t0 = t0 || performance.now();
     guide.textContent = "One moment…";
     const res = await A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields), {
       onRetry: () => { guide.textContent = "Connection problem, retrying…"; },
     });
-    A.timings.push(performance.now() - t0);
     const answer = describe(res);
     showAnswer(answer.kind, answer.html);
+    A.timings.push(performance.now() - t0);
     if (res.ok) setOverride("");
     lastAnswerAt = Date.now();
     faceLeft = false;
@@ -101,13 +101,17 @@
   }
 
   async function captureFace() {
+    // Capture-to-answer starts at the frame grab and ends when the answer is on screen.
+    const t0 = performance.now();
+    busy = true;
     let blob;
     try {
       blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
     } catch (e) {
+      busy = false;
       return;
     }
-    return clock({ image: blob, direction: override || undefined });
+    return clock({ image: blob, direction: override || undefined }, t0);
   }
 
   function readyToCapture(analysis) {
