@@ -287,10 +287,10 @@ def detect_blink(
         if not pre or not post:
             continue  # a dip at either end of the burst may be half a blink
         depth = 1.0 - v / max(min(max(pre), max(post)), 1e-9)
-        if depth > info["depth"]:
-            info.update(depth=round(depth, 3), frame=i, t=round(t - times[0], 3))
-        if depth >= BLINK_DEPTH:
-            info["done"] = True
+        if depth >= BLINK_DEPTH:  # the first blink: its frame goes to the same-person check
+            info.update(done=True, depth=round(depth, 3), frame=i, t=round(t - times[0], 3))
+            return info
+        info["depth"] = round(max(info["depth"], depth), 3)  # deepest miss, for diagnosis
     return info
 
 
