@@ -34,8 +34,8 @@ GRANTED_REASONS = frozenset({Reason.RULE_ALLOWS, Reason.PASS_VALID})
 
 # What the door screen says: plain words for the person standing there.
 DOOR_TEXT: dict[str, str] = {
-    Reason.RULE_ALLOWS: "Welcome — the door is open.",
-    Reason.PASS_VALID: "Welcome — your pass is valid. The door is open.",
+    Reason.RULE_ALLOWS: "The door is open.",
+    Reason.PASS_VALID: "Your pass is valid — the door is open.",
     Reason.NOT_RECOGNISED: "We could not recognise you — please see reception.",
     Reason.NOT_AUTHORISED: "Your access is not active at this time — please see reception.",
     Reason.LOW_QUALITY: "We could not see your face clearly — look at the camera and try again.",

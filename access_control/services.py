@@ -315,7 +315,7 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
     window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
     if event.reason == Reason.SPOOF_SUSPECTED:
         alerts.append(
-            _raise(AlertKind.SPOOF_SUSPECTED, event, f"Spoof suspected at {point}", window)
+            _raise(AlertKind.SPOOF_SUSPECTED, event, f"At {point} ({point.area})", window)
         )
     if (
         event.reason in UNKNOWN_FACE_REASONS
@@ -325,7 +325,7 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
             _raise(
                 AlertKind.UNKNOWN_FACE_HIGH_SECURITY,
                 event,
-                f"Unknown face at high-security door {point}",
+                f"At {point} ({point.area})",
                 window,
             )
         )

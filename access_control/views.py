@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -74,6 +75,7 @@ def console(request: HttpRequest) -> HttpResponse:
                 "feedUrl": reverse("api-access-console"),
                 "alertUrl": "/api/access/alerts/",
                 "intervalMs": 2000,
+                "timeZone": settings.DISPLAY_TIME_ZONE,
             },
         },
     )

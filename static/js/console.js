@@ -10,6 +10,10 @@
   const liveText = document.getElementById("live-text");
   const live = document.getElementById("live");
   const MAX_ROWS = 300;
+  // The log shows site time (server-formatted); the "updated" stamp must match it.
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: cfg.timeZone || undefined,
+  });
   let since = 0;
   let timer = null;
   let generation = 0; // a filter change discards answers to older requests
@@ -35,14 +39,14 @@
 
   function eventRow(e) {
     const who = e.person ? e.person.name : "Unknown";
+    const scored = e.score === null ? "" : "score " + e.score.toFixed(3) + " / threshold " + e.threshold.toFixed(3) + " · " + e.model;
     const row = el("tr", { class: "row-" + e.decision + (since ? " fresh" : ""), "data-event": e.id }, [
       el("td", { text: e.time, title: e.at }),
       el("td", { text: e.point.name, title: e.area.name }),
       el("td", { class: e.person ? "" : "unknown", text: who + (e.person ? " · " + e.person.role : "") }),
       el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? "Granted" : "Denied" })]),
-      el("td", { text: e.reason_label, title: e.reason }),
-      el("td", { class: "muted", text: e.rule || (e.pass ? "Pass #" + e.pass : "—") }),
-      el("td", { class: "num muted", text: e.score === null ? "" : e.score.toFixed(2) + " / " + e.threshold.toFixed(2) }),
+      el("td", { class: "wrap", text: e.reason_label, title: e.reason + (scored ? " · " + scored : "") }),
+      el("td", { class: "muted wrap", text: e.rule || (e.pass ? "Pass #" + e.pass : "—") }),
     ]);
     return row;
   }
@@ -146,7 +150,7 @@
         renderAlerts(data.alerts);
         renderInside(data.inside);
         renderVisitors(data.visitors);
-        liveText.textContent = "Live · updated " + new Date().toLocaleTimeString();
+        liveText.textContent = "Live · updated " + clock.format(new Date());
         live.classList.remove("down");
       }
     } catch (e) {
