@@ -128,12 +128,19 @@ class WeekSummary:
         return f"{self.year}-W{self.week:02d}"
 
 
+# A first IN this long after the scheduled start is another shift (say a night shift), not a
+# late arrival for the scheduled one.
+LATE_WINDOW = timedelta(hours=6)
+
+
 def late_minutes(*, schedule: WorkSchedule | None, day: date, first_in: datetime | None) -> int:
     """Minutes after the scheduled start plus grace; 0 when on time or not scheduled."""
     if schedule is None or first_in is None or day.weekday() not in schedule.working_days:
         return 0
     due = datetime.combine(day, schedule.start_time, tzinfo=_zone())
     late = first_in - (due + timedelta(minutes=schedule.grace_minutes))
+    if late > LATE_WINDOW:
+        return 0
     return max(0, int(late.total_seconds() // 60))
 
 
@@ -148,11 +155,12 @@ def timesheet(
     sessions = (
         WorkSession.objects.filter(person=person, work_date__gte=start, work_date__lte=end)
         .select_related("start_event", "end_event")
-        .order_by("work_date", "started_at", "ended_at")
+        .order_by("work_date")
     )
     schedule = schedule_for(person=person)
     days: OrderedDict[date, DaySummary] = OrderedDict()
-    for session in sessions:
+    # An orphan OUT has no start: place it in the day by its end.
+    for session in sorted(sessions, key=lambda s: (s.work_date, s.started_at or s.ended_at)):
         summary = days.setdefault(session.work_date, DaySummary(day=session.work_date))
         summary.sessions.append(session)
         summary.worked += session.duration or timedelta()

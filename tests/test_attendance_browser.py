@@ -132,29 +132,48 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
     assert ClockEvent.objects.count() == 12
 
 
-def test_timesheet_page_shows_the_day(chromium, live_server, client, make_person, department):
-    from datetime import timedelta
+def test_timesheet_page_shows_days_weeks_and_flags(
+    chromium, live_server, client, make_person, department
+):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
 
     from django.utils import timezone
 
     from attendance import services
-    from attendance.models import Method
+    from attendance.models import Method, WorkSchedule
 
+    berlin = ZoneInfo("Europe/Berlin")
     person = make_person("employee", department=department, display_name="Tess Timesheet")
-    now = timezone.now()
-    for days_ago, start_h, length_h in ((0, 9, 3), (1, 8, 9.5), (2, 9, 8), (8, 7, 8)):
-        start = (now - timedelta(days=days_ago)).replace(hour=start_h, minute=2)
-        if start > now:
-            start -= timedelta(days=1)
+    WorkSchedule.objects.create(department=department, start_time=time(9, 0), grace_minutes=5)
+    today = timezone.localdate(timezone=berlin)
+
+    def at(days_ago: int, hh: int, mm: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), time(hh, mm), tzinfo=berlin)
+
+    shifts = [
+        (at(8, 8, 0), at(8, 16, 0)),
+        (at(4, 8, 0), at(4, 19, 30)),  # overtime
+        (at(3, 22, 0), at(2, 6, 0)),  # overnight
+        (at(2, 9, 20), at(2, 17, 30)),  # late
+        (at(1, 8, 2), None),  # forgot to clock out
+    ]
+    for start, end in shifts:
         ClockEvent.objects.create(
             person=person, direction="in", timestamp=start, method=Method.FACE_1N
         )
-        end = start + timedelta(hours=length_h)
-        if end < now:
+        if end:
             ClockEvent.objects.create(
                 person=person, direction="out", timestamp=end, method=Method.FACE_1N
             )
     services.rebuild_sessions(person=person)
+    services.request_correction(
+        person=person,
+        requested_by=person,
+        direction="out",
+        timestamp=at(1, 17, 15),
+        reason="Forgot to clock out when I left",
+    )
     client.force_login(person)
     context = chromium()
     context.add_cookies(
@@ -163,7 +182,8 @@ def test_timesheet_page_shows_the_day(chromium, live_server, client, make_person
     page = context.new_page()
     page.goto(live_server.url + reverse("attendance:timesheet"))
     assert page.is_visible("text=My timesheet")
-    assert page.locator("table.timesheet").count() >= 1
+    body = page.inner_text("main")
+    assert "late 15 min" in body and "missing clock-out" in body and "Pending" in body
     page.screenshot(path=str(ARTIFACTS / "attendance-timesheet.png"), full_page=True)
 
 
@@ -174,7 +194,7 @@ def test_camera_denied_shows_the_message_and_the_pin_fallback(
     context = chromium("person_03_live_30fps.mjpeg", deny_camera=True)
     page = open_kiosk(context, live_server, kiosk)
     text = wait_for_result(page, "denied", timeout=15_000)
-    assert "Camera access was denied" in text and "PIN" in text
+    assert "Camera access denied" in text and "PIN" in text
     assert page.evaluate("document.getElementById('pin-panel').open")
     assert page.evaluate("document.activeElement.id") == "employee-number"
     page.screenshot(path=str(ARTIFACTS / "attendance-kiosk-camera-denied.png"))

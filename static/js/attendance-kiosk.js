@@ -33,7 +33,7 @@
   let cameraOk = false;
 
   const clockFormat = new Intl.DateTimeFormat([], {
-    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: cfg.timeZone || undefined,
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: cfg.timeZone || undefined,
   });
   function tickClock() { nowEl.textContent = clockFormat.format(new Date()); }
   tickClock();
@@ -188,11 +188,13 @@
     } catch (e) {
       cameraOk = false;
       document.getElementById("stage").classList.add("no-camera");
+      document.getElementById("hint").textContent = "Enter your employee number and PIN below.";
       guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+      const headline = e.code === "denied" ? "Camera access denied" : "No camera";
       const text = e.code === "denied"
-        ? "Camera access was denied. Allow the camera for this page, or use your employee number and PIN."
+        ? "Allow the camera for this page, or use your employee number and PIN."
         : (e.message || "No camera could be opened.") + " Use your employee number and PIN.";
-      A.show(result, "bad", '<p class="headline">' + A.escapeHtml(text) + "</p>");
+      A.show(result, "bad", '<p class="headline">' + headline + "</p><p>" + A.escapeHtml(text) + "</p>");
       openPin(true);
     }
   }
