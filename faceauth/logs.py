@@ -128,28 +128,38 @@ class RequestIdMiddleware:
 
     def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
+        connect_request_signals()
 
     def __call__(self, request):
         request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id
-        token = request_id_var.set(request_id)
+        # Cleared on request_finished, not here: Django logs 4xx/5xx ("django.request") after
+        # the middleware chain has returned, and those lines need the id most.
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            if request.path not in QUIET_PATHS:
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": request.method,
-                        "path": request.path,
-                        "status": response.status_code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        if request.path not in QUIET_PATHS:
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        return response
+
+
+def _clear_after_request(**kwargs) -> None:
+    request_id_var.set(None)
+
+
+def connect_request_signals() -> None:
+    from django.core.signals import request_finished
+
+    request_finished.connect(_clear_after_request, dispatch_uid="faceauth.request_id.clear")
 
 
 # ---------------------------------------------------------------- Celery
