@@ -439,8 +439,9 @@ def decide_correction(
 ) -> Correction:
     """Approve or reject once. Approving a missing event adds it; rejecting a flagged event
     takes it out of the sessions. Either way the sessions are re-derived."""
+    # Lock only the correction row: PostgreSQL refuses FOR UPDATE across the nullable event join.
     correction = (
-        Correction.objects.select_for_update()
+        Correction.objects.select_for_update(of=("self",))
         .select_related("person", "event")
         .get(pk=correction.pk)
     )
