@@ -16,6 +16,9 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("Guard console", "access:console", (Role.ADMIN, Role.GUARD)),
     ("Access log", "access:events", (Role.MANAGER,)),
     ("Visitor passes", "access:passes", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    ("Attendance report", "reports:attendance", (Role.MANAGER, Role.ADMIN)),
+    ("Access report", "reports:access", (Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    ("Security", "reports:security", (Role.ADMIN,)),
     ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 

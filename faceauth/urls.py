@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/attendance/", include("attendance.api_urls")),
     path("access/", include("access_control.urls")),
     path("api/access/", include("access_control.api_urls")),
+    path("reports/", include("reports.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),

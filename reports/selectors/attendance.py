@@ -1,0 +1,454 @@
+"""Attendance datasets: days present/absent/late, hours and overtime, open sessions, reviews.
+
+Everything is aggregated in the database. The per-person-per-day grain (``person_days``) is
+one grouped ORM query; the daily and per-person figures wrap it in plain SQL (SUM, CASE,
+GROUP BY) because overtime needs sums of daily sums, which the ORM cannot nest.
+Definitions follow attendance.selectors.timesheet: a session counts on its local start date,
+its length is real elapsed time (a DST night is an hour shorter or longer), lateness is whole
+minutes after the scheduled start plus grace, daily overtime is time beyond the daily limit
+and a week's overtime is the larger of its daily overtime and its excess over the weekly limit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection
+from django.db.models import Case, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    ExtractIsoYear,
+    ExtractMinute,
+    ExtractSecond,
+    ExtractWeek,
+    Floor,
+)
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Department, User
+from attendance import conf
+from attendance.models import (
+    ClockEvent,
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    SessionStatus,
+    WorkSession,
+)
+
+from .scope import STAFF_ROLES, Scope
+from .tables import SecondsBetween, Table, hours
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DASHBOARD_ROWS = 200
+
+
+def _schedule(prefix: str) -> dict:
+    """The person's own schedule, else their department's (a person's own one wins whole:
+    all its fields are required, so coalescing field by field picks the same row)."""
+    own, dept = f"{prefix}work_schedule__", f"{prefix}department__work_schedule__"
+    return {
+        "sched_start": Coalesce(f"{own}start_time", f"{dept}start_time"),
+        "sched_grace": Coalesce(f"{own}grace_minutes", f"{dept}grace_minutes"),
+        "sched_days": Coalesce(f"{own}weekdays", f"{dept}weekdays"),
+    }
+
+
+def _weekday_in_schedule(dow: str = "dow", days: str = "sched_days") -> Q:
+    # ISO weekday 1..7 against the schedule's digits 0 (Monday)..6.
+    q = Q()
+    for iso in range(1, 8):
+        q |= Q(**{dow: iso, f"{days}__contains": str(iso - 1)})
+    return q
+
+
+def _local_seconds(expression, zone=None):
+    kwargs = {"tzinfo": zone} if zone is not None else {}
+    return (
+        ExtractHour(expression, **kwargs) * 3600
+        + ExtractMinute(expression, **kwargs) * 60
+        + ExtractSecond(expression, **kwargs)
+    )
+
+
+def person_days_queryset(scope: Scope) -> QuerySet:
+    """One row per person and local work date: first in, last out, worked seconds (closed
+    sessions), whether the day was scheduled, late flag and minutes, flagged sessions."""
+    sessions = scope.people(
+        WorkSession.objects.filter(work_date__gte=scope.start, work_date__lte=scope.end)
+    )
+    scheduled = _weekday_in_schedule() & Q(person__is_active=True) & Q(person__role__in=STAFF_ROLES)
+    late_after = _local_seconds(F("first_in"), scope.zone) - _local_seconds(F("sched_start"))
+    return (
+        sessions.annotate(
+            dow=ExtractIsoWeekDay("work_date"),
+            iso_year=ExtractIsoYear("work_date"),
+            iso_week=ExtractWeek("work_date"),
+            **_schedule("person__"),
+        )
+        .values(
+            "person_id",
+            "work_date",
+            "dow",
+            "iso_year",
+            "iso_week",
+            "sched_start",
+            "sched_grace",
+            "sched_days",
+            "person__is_active",
+            "person__role",
+        )
+        .annotate(
+            first_in=Min("started_at"),
+            last_out=Max("ended_at"),
+            sessions=Count("pk"),
+            secs=Coalesce(
+                Sum(
+                    SecondsBetween("started_at", "ended_at"), filter=Q(status=SessionStatus.CLOSED)
+                ),
+                Value(0.0),
+                output_field=FloatField(),
+            ),
+            flagged=Count("pk", filter=~Q(status__in=(SessionStatus.CLOSED, SessionStatus.OPEN))),
+        )
+        .annotate(late_secs=late_after - F("sched_grace") * 60)
+        .annotate(
+            scheduled=Case(When(scheduled, then=Value(1)), default=Value(0)),
+            late=Case(
+                When(scheduled & Q(first_in__isnull=False, late_secs__gte=60), then=Value(1)),
+                default=Value(0),
+            ),
+        )
+        .annotate(
+            late_min=Case(
+                When(late=1, then=Floor(F("late_secs") / 60.0)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        )
+        .order_by()
+    )
+
+
+def _wrapped(outer_sql: str, inner: QuerySet, params: tuple = ()) -> list[tuple]:
+    """Run ``outer_sql`` over the ORM query ``inner`` (as the derived table ``d``)."""
+    inner_sql, inner_params = inner.query.sql_with_params()
+    sql = outer_sql.replace("{inner}", f"({inner_sql}) d")
+    before, _, after = outer_sql.partition("{inner}")
+    ordered = (*params[: before.count("%s")], *inner_params, *params[before.count("%s") :])
+    assert after.count("%s") + before.count("%s") == len(params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ordered)
+        return cursor.fetchall()
+
+
+def expected_by_weekday(scope: Scope) -> dict[int, int]:
+    """ISO weekday -> how many active staff in scope are scheduled to work on it."""
+    people = scope.people(
+        User.objects.filter(is_active=True, role__in=STAFF_ROLES).annotate(**_schedule("")),
+        prefix="",
+    )
+    counts = people.aggregate(
+        **{
+            f"d{iso}": Count("pk", filter=Q(sched_days__contains=str(iso - 1)))
+            for iso in range(1, 8)
+        }
+    )
+    return {iso: counts[f"d{iso}"] for iso in range(1, 8)}
+
+
+def daily(scope: Scope) -> Table:
+    rows = _wrapped(
+        "SELECT d.work_date,"
+        " SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN d.first_in IS NOT NULL THEN d.scheduled ELSE 0 END),"
+        " SUM(d.late), SUM(d.late_min)"
+        " FROM {inner} GROUP BY d.work_date",
+        person_days_queryset(scope),
+    )
+    by_day = {_as_date(r[0]): r[1:] for r in rows}
+    expected = expected_by_weekday(scope)
+    today = timezone.localdate(timezone=scope.zone)
+    out = []
+    for day in scope.days():
+        present, present_scheduled, late, late_min = by_day.get(day, (0, 0, 0, 0))
+        due = expected[day.isoweekday()]
+        absent = max(0, due - int(present_scheduled)) if day <= today else None
+        out.append(
+            (
+                day.isoformat(),
+                WEEKDAYS[day.weekday()],
+                int(present),
+                int(late),
+                absent,
+                due,
+                round(float(late_min) / late, 1) if late else 0,
+            )
+        )
+    return Table(
+        ["date", "weekday", "present", "late", "absent", "scheduled", "avg_late_minutes"], out
+    )
+
+
+def _as_date(value):
+    # SQLite hands back the ISO text of a DateField in raw SQL.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def people(scope: Scope) -> Table:
+    """Per person: days present, hours, overtime (daily/weekly rule), late days and minutes."""
+    daily_limit = conf.daily_limit().total_seconds()
+    weekly_limit = conf.weekly_limit().total_seconds()
+    user, dept = User._meta.db_table, Department._meta.db_table
+    rows = _wrapped(
+        "SELECT w.person_id, COALESCE(NULLIF(u.display_name, ''), u.username), "
+        " COALESCE(dp.name, ''), SUM(w.days), SUM(w.week_secs),"
+        " SUM(CASE WHEN w.day_ot >= w.week_secs - %s THEN w.day_ot ELSE w.week_secs - %s END),"
+        " SUM(w.late_days), SUM(w.late_minutes), SUM(w.flagged)"
+        " FROM (SELECT d.person_id, d.iso_year, d.iso_week, SUM(d.secs) AS week_secs,"
+        "   SUM(CASE WHEN d.secs > %s THEN d.secs - %s ELSE 0 END) AS day_ot,"
+        "   SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END) AS days,"
+        "   SUM(d.late) AS late_days, SUM(d.late_min) AS late_minutes, SUM(d.flagged) AS flagged"
+        "   FROM {inner} GROUP BY d.person_id, d.iso_year, d.iso_week) w"
+        f" JOIN {user} u ON u.id = w.person_id LEFT JOIN {dept} dp ON dp.id = u.department_id"
+        " GROUP BY w.person_id, u.display_name, u.username, dp.name"
+        " ORDER BY SUM(w.week_secs) DESC, w.person_id",
+        person_days_queryset(scope),
+        (weekly_limit, weekly_limit, daily_limit, daily_limit),
+    )
+    out = [
+        (
+            pk,
+            name,
+            department,
+            int(days),
+            hours(secs),
+            hours(overtime),
+            int(late_days),
+            int(late_minutes or 0),
+            int(flagged or 0),
+            reverse("reports:person", args=[pk]),
+        )
+        for pk, name, department, days, secs, overtime, late_days, late_minutes, flagged in rows
+    ]
+    return Table(
+        [
+            "person_id",
+            "person",
+            "department",
+            "days_present",
+            "hours",
+            "overtime_hours",
+            "late_days",
+            "late_minutes",
+            "flagged_sessions",
+            "url",
+        ],
+        out,
+    )
+
+
+def person_days(scope: Scope) -> Table:
+    """Every person-day in scope (the person page shows one person's)."""
+    daily_limit = conf.daily_limit().total_seconds()
+    queryset = person_days_queryset(scope).values_list(
+        "person_id",
+        "person__display_name",
+        "work_date",
+        "first_in",
+        "last_out",
+        "sessions",
+        "secs",
+        "late_min",
+        "flagged",
+    )
+    zone = scope.zone
+
+    def local(value):
+        return value.astimezone(zone).strftime("%H:%M") if value else ""
+
+    def rows():
+        for (
+            pk,
+            name,
+            day,
+            first_in,
+            last_out,
+            sessions,
+            secs,
+            late_min,
+            flagged,
+        ) in queryset.order_by("work_date", "person_id").iterator(chunk_size=2000):
+            yield (
+                pk,
+                name,
+                day.isoformat(),
+                local(first_in),
+                local(last_out),
+                sessions,
+                hours(secs),
+                hours(max(0.0, (secs or 0) - daily_limit)),
+                int(late_min or 0),
+                flagged,
+            )
+
+    return Table(
+        [
+            "person_id",
+            "person",
+            "date",
+            "first_in",
+            "last_out",
+            "sessions",
+            "hours",
+            "overtime_hours",
+            "late_minutes",
+            "flagged_sessions",
+        ],
+        rows(),
+        count=queryset.count,
+    )
+
+
+def open_sessions(scope: Scope) -> Table:
+    """Sessions without a clock-out: flagged ones, and open ones older than the maximum shift."""
+    overdue_before = timezone.now() - conf.max_shift()
+    queryset = (
+        scope.people(
+            WorkSession.objects.filter(work_date__gte=scope.start, work_date__lte=scope.end)
+        )
+        .filter(
+            Q(status__in=(SessionStatus.MISSING_OUT, SessionStatus.MISSING_IN))
+            | Q(status=SessionStatus.OPEN, started_at__lt=overdue_before)
+        )
+        .order_by("-work_date", "person_id")
+        .values_list(
+            "person_id",
+            "person__display_name",
+            "person__department__name",
+            "work_date",
+            "started_at",
+            "ended_at",
+            "status",
+        )
+    )
+    labels = dict(SessionStatus.choices)
+
+    def rows():
+        for pk, name, dept, day, started, ended, status in queryset.iterator(chunk_size=2000):
+            yield (
+                pk,
+                name,
+                dept or "",
+                day.isoformat(),
+                _local(started, scope),
+                _local(ended, scope),
+                str(labels.get(status, status)) if status != SessionStatus.OPEN else "Overdue",
+                reverse("reports:person", args=[pk]),
+            )
+
+    return Table(
+        ["person_id", "person", "department", "date", "started", "ended", "status", "url"],
+        rows(),
+        count=queryset.count,
+    )
+
+
+def _local(value, scope: Scope) -> str:
+    return value.astimezone(scope.zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def review(scope: Scope) -> Table:
+    """Waiting for a manager: pending corrections and flagged (PIN fallback) clock events
+    that nobody has decided yet, from the date range."""
+    corrections = (
+        scope.people(Correction.objects.filter(status=CorrectionStatus.PENDING))
+        .filter(requested_at__gte=scope.start_at, requested_at__lt=scope.end_at)
+        .order_by("-requested_at")
+        .values_list("pk", "person_id", "person__display_name", "requested_at", "kind", "reason")
+    )
+    decided = Correction.objects.filter(kind=CorrectionKind.REVIEW).exclude(
+        status=CorrectionStatus.PENDING
+    )
+    flagged = (
+        scope.people(ClockEvent.objects.filter(needs_review=True))
+        .filter(timestamp__gte=scope.start_at, timestamp__lt=scope.end_at)
+        .exclude(pk__in=decided.values("event_id"))
+        .order_by("-timestamp")
+        .values_list("pk", "person_id", "person__display_name", "timestamp", "method", "direction")
+    )
+    correction_url = reverse("admin:attendance_correction_changelist")
+    event_url = reverse("admin:attendance_clockevent_changelist")
+
+    def rows():
+        for pk, person_id, name, at, kind, reason in corrections.iterator(chunk_size=2000):
+            label = "Correction" if kind == CorrectionKind.MISSING_EVENT else "Review request"
+            yield (
+                label,
+                person_id,
+                name,
+                _local(at, scope),
+                reason[:120],
+                f"{correction_url}{pk}/",
+            )
+        for pk, person_id, name, at, method, direction in flagged.iterator(chunk_size=2000):
+            label = "PIN fallback" if method == "pin" else "Flagged event"
+            yield (
+                label,
+                person_id,
+                name,
+                _local(at, scope),
+                f"clock {direction.upper()} by {method}",
+                f"{event_url}{pk}/",
+            )
+
+    return Table(
+        ["kind", "person_id", "person", "when", "detail", "url"],
+        rows(),
+        count=lambda: corrections.count() + flagged.count(),
+    )
+
+
+def clock_events(scope: Scope) -> Table:
+    """The raw clock events in scope (CSV only)."""
+    queryset = (
+        scope.people(ClockEvent.objects.all())
+        .filter(timestamp__gte=scope.start_at, timestamp__lt=scope.end_at)
+        .order_by("timestamp", "pk")
+        .values_list(
+            "timestamp",
+            "person__username",
+            "person__display_name",
+            "person__department__name",
+            "direction",
+            "method",
+            "device__name",
+            "score",
+            "needs_review",
+            "pin_fallback",
+        )
+    )
+
+    def rows():
+        for at, *rest in queryset.iterator(chunk_size=5000):
+            yield (at.astimezone(scope.zone).isoformat(timespec="seconds"), *rest)
+
+    return Table(
+        [
+            "time",
+            "username",
+            "person",
+            "department",
+            "direction",
+            "method",
+            "device",
+            "score",
+            "needs_review",
+            "pin_fallback",
+        ],
+        rows(),
+        count=queryset.count,
+    )

@@ -1,0 +1,66 @@
+"""What a report dataset is (named columns and rows), and the SQL pieces the datasets share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import FloatField, Func
+
+
+@dataclass
+class Table:
+    """One chart's or table's data. ``rows`` may be a lazy iterator (exports stream it);
+    ``count`` then says how many rows it will yield without fetching them."""
+
+    columns: Sequence[str]
+    rows: Iterable[Sequence]
+    count: Callable[[], int] | None = None
+
+    def row_count(self) -> int:
+        if self.count is not None:
+            return self.count()
+        self.rows = list(self.rows)
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    report: str
+    name: str
+    title: str
+    build: Callable[..., Table]
+    # False: too big or too detailed for the dashboard's data endpoint; CSV only.
+    on_dashboard: bool = True
+
+
+class SecondsBetween(Func):
+    """``end - start`` in seconds (float), on PostgreSQL and SQLite alike.
+
+    A plain number keeps sums and comparisons portable where a duration would be an
+    interval on PostgreSQL and microseconds on SQLite."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def __init__(self, start, end, **extra):
+        super().__init__(start, end, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (start_sql, start_params), (end_sql, end_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return self._sql(connection, start_sql, end_sql), [*end_params, *start_params]
+
+    @staticmethod
+    def _sql(connection, start: str, end: str) -> str:
+        if connection.vendor == "postgresql":
+            return f"EXTRACT(EPOCH FROM ({end} - {start}))::float8"
+        if connection.vendor == "sqlite":
+            # julianday is a double: round off its last bits so that 8 h is exactly 28800 s.
+            return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+        raise NotImplementedError(connection.vendor)
+
+
+def hours(seconds: float | None) -> float:
+    return round((seconds or 0) / 3600, 2)
