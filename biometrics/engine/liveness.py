@@ -382,7 +382,9 @@ def check_liveness(
 ) -> LivenessResult:
     """Decide whether ``frames`` (RGB uint8, in capture order) show one live person doing every
     action in ``challenges`` (any order). ``timestamps`` are seconds (any origin); without
-    them the frames are taken as evenly spaced at 10 fps (only durations depend on it)."""
+    them the frames are taken as evenly spaced at 10 fps (only durations depend on it).
+    Malformed arguments (unknown backend/challenge, bad timestamps) raise ValueError: client
+    data among them should be answered with a 400 by the caller."""
     t0 = time.perf_counter()
     backend = backend or DEFAULT_BACKEND
     if backend not in BACKENDS:
@@ -391,9 +393,14 @@ def check_liveness(
         raise ValueError(f"challenges must be a non-empty subset of {CHALLENGES}")
     if timestamps is not None and len(timestamps) != len(frames):
         raise ValueError("timestamps and frames differ in length")
-    times = [float(t) for t in timestamps] if timestamps is not None else None
-    if times is None:
+    if timestamps is None:
         times = [i / 10.0 for i in range(len(frames))]
+    else:
+        times = [float(t) for t in timestamps]
+        if any(b < a for a, b in zip(times, times[1:], strict=False)) or not all(
+            np.isfinite(times)
+        ):
+            raise ValueError("timestamps must be finite and non-decreasing")
     details: dict[str, Any] = {"challenges": list(challenges), "frames": len(frames)}
 
     def result(reason: str) -> LivenessResult:
@@ -408,7 +415,7 @@ def check_liveness(
         keep = np.linspace(0, len(frames) - 1, MAX_FRAMES).round().astype(int)
         frames, times = [frames[i] for i in keep], [times[i] for i in keep]
 
-    analysed = [_analyse(_bounded(np.asarray(f)), backend) for f in frames]
+    analysed = [_analyse(_bounded(f), backend) for f in frames]
     no_face = sum(f.faces == 0 for f in analysed)
     multi = sum(f.faces > 1 for f in analysed)
     details.update(no_face_frames=no_face, multi_face_frames=multi)
@@ -449,6 +456,14 @@ def check_liveness(
 
 
 def _bounded(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB, at most MAX_SIDE: grey or RGBA input is converted rather than rejected."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+    if rgb.ndim == 2:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+    elif rgb.shape[2] == 4:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB)
     h, w = rgb.shape[:2]
     if max(h, w) <= MAX_SIDE:
         return rgb

@@ -124,6 +124,14 @@ def test_too_few_frames(p03):
     assert short.reason == "too_few_frames"
 
 
+def test_two_people_side_by_side(p01, p03):
+    frames = [
+        np.ascontiguousarray(np.hstack([a[:, 120:360], b[:, 120:360]]))
+        for a, b in zip(p01[0], p03[0][:15], strict=True)
+    ]
+    assert check_liveness(frames, ["blink"]).reason == "multiple_faces"
+
+
 def test_no_face():
     grey = np.full((360, 480, 3), 128, np.uint8)
     rng = np.random.default_rng(0)
@@ -151,6 +159,8 @@ def test_bad_arguments(p03):
         check_liveness(frames, [])
     with pytest.raises(ValueError):
         check_liveness(frames, ["blink"], backend="magic")
+    with pytest.raises(ValueError):
+        check_liveness(frames[:10], ["blink"], timestamps=[1.0, 0.0] * 5)
 
 
 # ------------------------------------------------------------ pure series logic (no models)
