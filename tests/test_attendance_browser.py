@@ -1,6 +1,7 @@
 """The kiosk and timesheet pages in real headless Chromium, with a clip as the webcam."""
 
 import statistics
+import time
 
 import cv2
 import pytest
@@ -68,21 +69,31 @@ def open_kiosk(browser, live_server, kiosk):
     return page
 
 
+def wait_until(page, expression: str, timeout: float = 30_000):
+    """Poll a page expression. (wait_for_function evals a string, which the CSP forbids.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {expression}")
+
+
 def wait_for_result(page, text: str, timeout: float = 30_000) -> str:
-    page.wait_for_function(
-        "t => { const r = document.querySelector('#result');"
-        " return r && !r.hidden && r.textContent.includes(t); }",
-        arg=text,
-        timeout=timeout,
+    return wait_until(
+        page,
+        "(() => { const r = document.querySelector('#result');"
+        f" return r && !r.hidden && r.textContent.includes({text!r}) && r.innerText; }})()",
+        timeout,
     )
-    return page.inner_text(RESULT)
 
 
 def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
     chromium, live_server, kiosk, person_03
 ):
     page = open_kiosk(chromium("person_03_live_30fps.mjpeg"), live_server, kiosk)
-    page.wait_for_function("document.getElementById('guide').textContent.length > 0")
+    wait_until(page, "document.getElementById('guide').textContent.length > 0")
     text = wait_for_result(page, "Clocked IN at")
     assert "Hello, Oscar" in text
     page.screenshot(path=str(ARTIFACTS / "attendance-kiosk-clocked-in.png"))
@@ -113,7 +124,7 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
         last = ClockEvent.objects.order_by("-timestamp", "-id").first().direction
         count = page.evaluate("Attendance.timings.length")
         page.keyboard.press("i" if last == "out" else "o")
-        page.wait_for_function("n => Attendance.timings.length > n", arg=count, timeout=30_000)
+        wait_until(page, f"Attendance.timings.length > {count}")
         answer = page.inner_text(RESULT)
         answers.append(answer.replace("\n", " "))
         if "Clocked" in answer:
@@ -205,3 +216,41 @@ def test_camera_denied_shows_the_message_and_the_pin_fallback(
     assert "Clocked IN at" in wait_for_result(page, "Clocked IN at")
     event = ClockEvent.objects.get()
     assert event.pin_fallback and event.needs_review and event.person == person
+
+
+@pytest.fixture
+def task_runner(request):
+    """The Celery worker process on Redis, nothing on the embedded default (eager)."""
+    from .conftest import USES_SERVICES
+
+    return request.getfixturevalue("celery_worker") if USES_SERVICES else None
+
+
+def test_enrol_page_then_personal_clock_with_1_to_1(
+    chromium, live_server, client, make_person, department, task_runner
+):
+    from biometrics import privacy
+
+    person = make_person("employee", department=department, display_name="Oscar Third")
+    # Consent is its own step (biometrics.privacy); this test is about capture and clocking.
+    privacy.give_consent(person=person, channel="paper")
+    client.force_login(person)
+    context = chromium("person_03_live_30fps.mjpeg")
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(live_server.url + reverse("attendance:enrol"))
+    page.click("section[data-step=intro] [data-next]")
+    wait_until(page, "document.getElementById('progress').value >= 2")
+    page.screenshot(path=str(ARTIFACTS / "attendance-enrol-capturing.png"))
+    page.wait_for_selector("#done-message:has-text('Your face is enrolled')", timeout=90_000)
+    assert person.face_templates.count() >= 3
+
+    page.goto(live_server.url + reverse("attendance:clock"))
+    wait_until(page, "document.getElementById('guide').textContent === 'Ready'")
+    page.click("#clock-button")
+    assert "Clocked IN at" in wait_for_result(page, "Clocked IN at")
+    assert page.inner_text("#clock-button") == "Clock OUT"
+    event = ClockEvent.objects.get()
+    assert event.person == person and event.method == "face_1v1" and event.device is None

@@ -55,7 +55,7 @@
       }
     });
     const step = STEPS.find((s) => s.name === name);
-    const heading = sections[name] && sections[name].querySelector("h2, button, [tabindex]");
+    const heading = sections[name] && sections[name].querySelector("[data-focus], button");
     if (heading && heading.focus) heading.focus();
     step.enter();
   }
