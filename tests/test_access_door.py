@@ -29,6 +29,15 @@ def check(client, device, image: bytes, **fields):
     return client.post(CHECK_URL, {"image": upload("probe.jpg", image), **fields}, **auth(device))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_gallery(monkeypatch):
+    from biometrics import services as biometrics_services
+
+    # Rolled-back tests restart the gallery version, so a process-wide gallery built in an
+    # earlier test would look current and hold that test's people.
+    monkeypatch.setattr(biometrics_services, "gallery_cache", biometrics_services._GalleryCache())
+
+
 @pytest.fixture
 def lab_door(db):
     from accounts import services

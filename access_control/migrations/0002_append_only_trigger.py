@@ -4,10 +4,11 @@ SQLite gets no trigger: Django's SQLite flush and table rebuilds use DELETE and 
 
 from django.db import migrations
 
+# "%%": the SQL goes through the driver's parameter formatting, which unescapes it.
 CREATE = """
 CREATE OR REPLACE FUNCTION access_event_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'access events are append-only (% refused)', TG_OP;
+    RAISE EXCEPTION 'access events are append-only (%% refused)', TG_OP;
 END;
 $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS access_event_append_only ON access_control_accessevent;
