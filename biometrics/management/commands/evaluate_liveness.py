@@ -21,14 +21,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend",
             choices=liveness.BACKENDS,
-            help="default: settings.LIVENESS_BACKEND, else the engine's DEFAULT_BACKEND",
+            help="default: settings.FACEAUTH_LIVENESS_BACKEND, else the engine's default",
         )
         parser.add_argument("--challenge", choices=liveness.CHALLENGES, default="blink")
 
     def handle(self, *args, **opts):
         if not (opts["dir"] / "manifest.csv").is_file():
             raise CommandError(f"{opts['dir']} has no manifest.csv")
-        backend = opts["backend"] or getattr(settings, "LIVENESS_BACKEND", liveness.DEFAULT_BACKEND)
+        backend = (
+            opts["backend"]
+            or getattr(settings, "FACEAUTH_LIVENESS_BACKEND", None)
+            or liveness.DEFAULT_BACKEND
+        )
         result = liveness.evaluate_dir(opts["dir"], backend, challenge=opts["challenge"])
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2) + "\n")
