@@ -506,6 +506,12 @@ def test_face_at_the_kiosk_and_in_personal_mode(kiosk_client, client, enrolled, 
         CLOCK, {"capture_id": str(uuid.uuid4()), "image": upload("j.jpg", b"not a jpeg")}
     )
     assert junk.status_code == 400 and junk.json()["code"] == "corrupt_image"
+    for bad, code in (("_no_face/01.jpg", "no_face"), ("_multi_face/05.jpg", "multiple_faces")):
+        answer = kiosk_client.post(
+            CLOCK, {"capture_id": str(uuid.uuid4()), "image": upload("b.jpg", photo(bad))}
+        )
+        assert answer.status_code == 422 and answer.json()["code"] == code, answer.content
+        assert answer.json()["detail"]
     assert ClockEvent.objects.count() == 1
 
     # Personal mode: 1:1 against their own templates, with an explicit OUT.
