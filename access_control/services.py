@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import audit
 from accounts import services as accounts_services
 from accounts.models import Device, Role, User
 from biometrics import services as biometrics
@@ -428,6 +429,7 @@ def acknowledge_alert(*, alert: Alert, user: User, note: str = "") -> Alert:
     alert.acknowledged_at = timezone.now()
     alert.note = note.strip()
     alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at", "note", "updated_at"])
+    audit.record("access.alert.acknowledge", actor=user, outcome="done", target=alert)
     return alert
 
 
@@ -445,6 +447,7 @@ def close_alert(*, alert: Alert, user: User, note: str = "") -> Alert:
     if note.strip():
         alert.note = f"{alert.note}\n{note.strip()}".strip()
     alert.save()
+    audit.record("access.alert.close", actor=user, outcome="done", target=alert)
     return alert
 
 
@@ -536,6 +539,13 @@ def create_pass(
     )
     visitor_pass.areas.set(areas)
     _cover_validity(visitor, starts_at, ends_at)
+    audit.record(
+        "access.pass.create",
+        actor=created_by,
+        outcome="done",
+        target=visitor_pass,
+        details={"visitor": visitor.pk, "sponsor": sponsor.pk, "areas": [a.pk for a in areas]},
+    )
     log.info("visitor pass created", extra={"pass": visitor_pass.pk, "visitor": visitor.pk})
     return visitor_pass
 
@@ -584,6 +594,7 @@ def extend_pass(*, visitor_pass: VisitorPass, ends_at: datetime, actor: User) ->
     visitor_pass.ends_at = ends_at
     visitor_pass.save(update_fields=["ends_at"])
     _cover_validity(visitor_pass.visitor, visitor_pass.starts_at, ends_at)
+    audit.record("access.pass.extend", actor=actor, outcome="done", target=visitor_pass)
     log.info("visitor pass extended", extra={"pass": visitor_pass.pk, "actor": actor.pk})
     return visitor_pass
 
@@ -598,6 +609,7 @@ def revoke_pass(*, visitor_pass: VisitorPass, actor: User, reason: str = "") -> 
     visitor_pass.revoked_by = actor
     visitor_pass.revoke_reason = reason.strip()[:200]
     visitor_pass.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit.record("access.pass.revoke", actor=actor, outcome="done", target=visitor_pass)
     log.info("visitor pass revoked", extra={"pass": visitor_pass.pk, "actor": actor.pk})
     return visitor_pass
 

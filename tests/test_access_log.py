@@ -365,6 +365,10 @@ def test_revoke_and_extend_from_the_pass_page(client, site, people):
     assert client.post(url, {"action": "revoke", "reason": "Left early"}).status_code == 302
     visitor_pass.refresh_from_db()
     assert visitor_pass.revoked_at and visitor_pass.revoked_by == people["employee"]
+    from accounts.models import AuditEntry
+
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"access.pass.create", "access.pass.extend", "access.pass.revoke"} <= actions
     client.force_login(people["visitor"])
     assert client.get(url).status_code == 403
 
