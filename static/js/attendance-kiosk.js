@@ -90,6 +90,7 @@
     });
     const answer = describe(res);
     showAnswer(answer.kind, answer.html);
+    guide.textContent = res.ok ? "Done" : "Look at the camera";
     A.timings.push(performance.now() - t0);
     if (res.ok) setOverride("");
     lastAnswerAt = Date.now();
