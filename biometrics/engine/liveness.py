@@ -41,7 +41,7 @@ DEFAULT_BACKEND = "opencv"
 # --- burst shape ---
 MIN_FRAMES = 8  # below this a 1-2 frame blink cannot have an "open before and after"
 MIN_SPAN_S = 1.0  # with timestamps: a burst shorter than this cannot hold a challenge
-MAX_FRAMES = 90  # more are subsampled evenly: bounds the CPU a request can cost
+MAX_FRAMES = 60  # 4 s at 15 fps; more are subsampled evenly: bounds a request's CPU cost
 MAX_SIDE = 640  # larger frames are downscaled first (HOG runs at 320 px anyway)
 
 # --- face presence ---
