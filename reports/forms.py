@@ -13,8 +13,13 @@ MAX_DAYS = 800
 
 
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type=date> takes ISO dates only, whatever the locale.
+    start = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     department = forms.ModelChoiceField(
         queryset=Department.objects.all(), required=False, empty_label="All departments"
     )

@@ -10,7 +10,7 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from access_control.models import AccessEvent, AccessPoint, Area
-from accounts.models import AuditEntry, Department
+from accounts.models import AuditEntry, Department, User
 from attendance import selectors as attendance_selectors
 from attendance import services as attendance_services
 from attendance.models import ClockEvent, Method, WorkSchedule
@@ -52,6 +52,8 @@ def week(make_person, people):
     b = make_person("employee", department=dept, display_name="Bert B")
     c = make_person("employee", department=dept, display_name="Cora C")
     WorkSchedule.objects.create(person=b, start_time=time(22, 0), grace_minutes=10, weekdays="5")
+    # Absence counts only from the day a person joined.
+    User.objects.filter(pk__in=[a.pk, b.pk, c.pk]).update(date_joined=local(date(2025, 1, 1), 9))
     d = MONDAY
     shift(a, local(d, 8), local(d, 16, 30))  # 8.5 h
     shift(a, local(d + timedelta(1), 8, 20, 30), local(d + timedelta(1), 18, 20, 30))  # 10 h

@@ -24,6 +24,7 @@ from django.db.models.functions import (
     ExtractSecond,
     ExtractWeek,
     Floor,
+    TruncDate,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -145,19 +146,39 @@ def _wrapped(outer_sql: str, inner: QuerySet, params: tuple = ()) -> list[tuple]
         return cursor.fetchall()
 
 
-def expected_by_weekday(scope: Scope) -> dict[int, int]:
-    """ISO weekday -> how many active staff in scope are scheduled to work on it."""
+def expected_by_weekday(scope: Scope) -> list[tuple[date, dict[int, int]]]:
+    """For each local date people joined on: how many active staff in scope (who had joined
+    by then) are scheduled on each ISO weekday, cumulated in date order."""
     people = scope.people(
         User.objects.filter(is_active=True, role__in=STAFF_ROLES).annotate(**_schedule("")),
         prefix="",
     )
-    counts = people.aggregate(
-        **{
-            f"d{iso}": Count("pk", filter=Q(sched_days__contains=str(iso - 1)))
-            for iso in range(1, 8)
-        }
+    rows = (
+        people.annotate(joined=TruncDate("date_joined", tzinfo=scope.zone))
+        .values("joined")
+        .annotate(
+            **{
+                f"d{iso}": Count("pk", filter=Q(sched_days__contains=str(iso - 1)))
+                for iso in range(1, 8)
+            }
+        )
+        .order_by("joined")
     )
-    return {iso: counts[f"d{iso}"] for iso in range(1, 8)}
+    running = dict.fromkeys(range(1, 8), 0)
+    out = []
+    for row in rows:
+        running = {iso: running[iso] + row[f"d{iso}"] for iso in range(1, 8)}
+        out.append((row["joined"], running))
+    return out
+
+
+def _expected_on(steps: list[tuple[date, dict[int, int]]], day: date) -> int:
+    due = 0
+    for joined, counts in steps:
+        if joined > day:
+            break
+        due = counts[day.isoweekday()]
+    return due
 
 
 def daily(scope: Scope) -> Table:
@@ -170,13 +191,14 @@ def daily(scope: Scope) -> Table:
         person_days_queryset(scope),
     )
     by_day = {_as_date(r[0]): r[1:] for r in rows}
-    expected = expected_by_weekday(scope)
+    steps = expected_by_weekday(scope)
     today = timezone.localdate(timezone=scope.zone)
     out = []
     for day in scope.days():
         present, present_scheduled, late, late_min = by_day.get(day, (0, 0, 0, 0))
-        due = expected[day.isoweekday()]
-        absent = max(0, due - int(present_scheduled)) if day <= today else None
+        due = _expected_on(steps, day)
+        # Today is not over: nobody is absent yet.
+        absent = max(0, due - int(present_scheduled)) if day < today else None
         out.append(
             (
                 day.isoformat(),

@@ -51,6 +51,7 @@
     options = options || {};
     document.querySelectorAll('table[data-table="' + name + '"]').forEach(function (el) {
       var cols = table.columns.map(function (c, i) { return { name: c, i: i }; }).filter(function (c) {
+        if (c.name === "kind" && table.columns.indexOf("label") >= 0) { return false; }
         return c.name !== "url" && c.name !== "person_id";
       });
       var head = document.createElement("tr");
@@ -370,7 +371,7 @@
       datasets: [
         { label: "Hours", data: rows.map(function (r) { return Math.round((r[at("hours")] - r[at("overtime_hours")]) * 100) / 100; }), backgroundColor: COLORS.blue, stack: "h" },
         { label: "Beyond the daily limit", data: rows.map(function (r) { return r[at("overtime_hours")]; }), backgroundColor: COLORS.orange, stack: "h" },
-        { label: "Minutes late", data: rows.map(function (r) { return r[at("late_minutes")]; }), type: "line", borderColor: COLORS.late, backgroundColor: COLORS.late, yAxisID: "y1", showLine: false, pointRadius: 4 }
+        { label: "Minutes late", data: rows.map(function (r) { return r[at("late_minutes")] || null; }), type: "line", borderColor: COLORS.late, backgroundColor: COLORS.late, yAxisID: "y1", showLine: false, pointRadius: 4 }
       ]
     }, stackedOptions({
       scales: {

@@ -173,7 +173,7 @@ class Command(BaseCommand):
         rng = self.rng
         password = make_password(PASSWORD)
         codes = list(self.departments)
-        start = datetime.combine(self.days[0], time.min, tzinfo=self.zone) - timedelta(days=30)
+        start = datetime.combine(self.days[0], time.min, tzinfo=self.zone)
         users = []
         for i in range(n):
             code = codes[i % len(codes)]
@@ -618,26 +618,27 @@ class Command(BaseCommand):
                                 details=details,
                             )
                         )
-        locked = rng.sample(people, k=max(1, len(people) // 80))
+        locked = rng.sample(people, k=min(len(people), max(3, len(people) // 80)))
         lockouts = []
         for i, person in enumerate(locked):
-            failures = rng.randint(3, 12)
+            # In turn: disabled until an admin resets it, locked for a while, still failing.
+            failures = (rng.randint(10, 14), rng.randint(5, 9), rng.randint(1, 4))[i % 3]
             lockouts.append(
                 FaceLockout(
                     subject_type=FaceLockout.Subject.PERSON,
                     subject_id=person.pk,
                     subject_label=person.username,
-                    consecutive_failures=failures if i % 3 else 0,
+                    consecutive_failures=failures,
                     total_failures=failures + rng.randint(0, 20),
                     locked_until=self.now + timedelta(minutes=10) if i % 3 == 1 else None,
-                    disabled=failures >= 10,
+                    disabled=i % 3 == 0,
                 )
             )
             at = self.now - timedelta(days=rng.uniform(0, len(self.days) - 0.5))
             entries.append(
                 AuditEntry(
                     at=at,
-                    action="face.disabled" if failures >= 10 else "face.lockout",
+                    action="face.disabled" if i % 3 == 0 else "face.lockout",
                     outcome="locked",
                     target_label=f"person:{person.username}",
                     details={"failures": failures},
