@@ -9,6 +9,9 @@
  *   drawFaces(canvas, video, analysis)  face boxes from /api/biometrics/analyse/
  *   post(url, fields)                  multipart POST with CSRF; fields may hold Blobs or arrays
  *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function
+ *   liveCapture(video, {challengeUrl, onInstruction})  ask the server for a liveness challenge,
+ *       show it (onInstruction(text, challenges)), record the burst it asks for; resolves to
+ *       {nonce, frames, challenges} to post as `nonce` + `frames` (or rejects with {code, detail})
  */
 (function () {
   "use strict";
@@ -156,5 +159,36 @@
     };
   }
 
-  window.FaceCam = { start, stop, grab, burst, drawFaces, post, watch, csrfToken };
+  const INSTRUCTIONS = {
+    blink: "Blink once",
+    turn_left: "Turn your head slightly to your left, then back",
+    turn_right: "Turn your head slightly to your right, then back",
+  };
+
+  function instructionFor(challenges) {
+    return challenges.map((c) => INSTRUCTIONS[c] || c).join(", then ");
+  }
+
+  async function liveCapture(video, opts) {
+    const o = Object.assign({ challengeUrl: "/api/biometrics/challenge/", onInstruction: null, fields: {} }, opts || {});
+    const res = await post(o.challengeUrl, o.fields);
+    if (!res.ok) {
+      const err = cameraError(res.body.code || "challenge_failed", res.body.detail || "Could not start a capture.");
+      err.status = res.status;
+      err.body = res.body;
+      throw err;
+    }
+    const c = res.body;
+    if (o.onInstruction) o.onInstruction(instructionFor(c.challenges), c.challenges);
+    const capture = c.capture || {};
+    const frames = await burst(video, {
+      seconds: capture.seconds || 3,
+      fps: capture.fps || 10,
+      maxWidth: capture.width || 480,
+      quality: capture.quality || 0.8,
+    });
+    return { nonce: c.nonce, frames: frames, challenges: c.challenges };
+  }
+
+  window.FaceCam = { start, stop, grab, burst, drawFaces, post, watch, csrfToken, liveCapture, instructionFor };
 })();
