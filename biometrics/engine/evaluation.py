@@ -181,26 +181,27 @@ def template_scores(
 
 
 def identification_scores(
-    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray
+    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray, calibration=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Open-set 1:N. Gallery = first image of each identity with >= 2 images; known probes =
-    their other images; unknown probes = identities with a single image.
+    """Open-set 1:N through ``Gallery`` (same normalisation as production). Gallery = first image
+    of each identity with >= 2 images; known probes = their other images; unknown probes =
+    identities with a single image.
     Returns (known top score, known top-is-correct, unknown top score, gallery size)."""
+    from .matching import Gallery, top_scores
+
     by_id: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(lab):
         by_id[name].append(i)
     gallery = [idx[0] for idx in by_id.values() if len(idx) >= 2 and ok[idx[0]]]
     known = [i for idx in by_id.values() if len(idx) >= 2 for i in idx[1:]]
     unknown = [idx[0] for idx in by_id.values() if len(idx) == 1]
-    g = emb[gallery]
-    g_lab = lab[gallery]
+    g = Gallery(lab[gallery].tolist(), emb[gallery], calibration=calibration)
+    owners = np.array(g.owners)
 
     def top(probes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        s = emb[probes] @ g.T
-        best = s.argmax(axis=1)
-        score = s[np.arange(len(probes)), best]
+        best, score = top_scores(emb[probes] @ g.matrix.T, g._expected, g.normalised)
         score[~ok[probes]] = -1.0
-        return score, g_lab[best]
+        return score, owners[best]
 
     k_score, k_lab = top(known)
     u_score, _ = top(unknown)
@@ -256,7 +257,7 @@ def evaluate(
         correct += (s >= vt) == same
 
     t_gen, t_imp = template_scores(e, ok, lab)
-    k_score, k_correct, u_score, n_gallery = identification_scores(e, ok, lab)
+    k_score, k_correct, u_score, n_gallery = identification_scores(e, ok, lab, cal)
     it = cal.identify_threshold(n_gallery)
     no_face = [i for i, x in enumerate(es.identities) if x == "_no_face"]
     multi = [i for i, x in enumerate(es.identities) if x == "_multi_face"]
@@ -376,12 +377,17 @@ def calibrate(
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(e), (2, 200_000))
     delta = np.abs(np.sum(single[i] * e[j], 1) - np.sum(e[i] * e[j], 1))
+    by_size, fits = _size_thresholds(e, lab, curves)
     return {
         "model_version": PIPELINE_VERSION,
         "score": "cosine similarity of L2-normalised embeddings; match if score >= threshold",
         "source": {"images": int(len(e)), "people": int(len(set(lab)))},
         "verify": {"target_fmr": verify_target_fmr},
-        "identify": {"target_fpir": identify_target_fpir},
+        "identify": {
+            "target_fpir": identify_target_fpir,
+            "by_gallery_size": by_size,
+            "size_fit": fits,
+        },
         "curves": curves,
         "empirical_thresholds": by_fmr,  # for reading only; the code uses the curves
         "refine_band": round(float(np.quantile(delta, 0.999)), 4),
@@ -403,3 +409,50 @@ def _score_curve(impostor: np.ndarray) -> dict:
         "fmr": [float(f"{f:.4g}") for f in fmr],
         "tail": [round(float(a), 4), round(float(b), 4)],
     }
+
+
+GALLERY_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+SIZE_FPIRS = (1e-2, 1e-3)
+
+
+def _size_thresholds(e: np.ndarray, lab: np.ndarray, curves: dict) -> tuple[dict, dict]:
+    """Simulated open-set searches: a random gallery of n people (one photo each), probed with
+    every photo of people outside it; the threshold is the (1 - FPIR) quantile of the pooled
+    normalised top scores. Linear fit in log10(n) over n >= 64 for larger galleries."""
+    from .matching import Calibration, top_scores
+
+    tmp = Calibration("tmp", 0.0, 0.0, {k: _curve_obj(v) for k, v in curves.items()}, 0.0)
+    by_id: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(lab):
+        by_id[name].append(i)
+    people = list(by_id)
+    rng = np.random.default_rng(0)
+    table: dict[str, list] = {f"{f:g}": [] for f in SIZE_FPIRS}
+    for n in GALLERY_SIZES:
+        pooled = []
+        for _ in range(max(4, 20_000 // (len(people) - n))):
+            chosen = rng.choice(len(people), n, replace=False)
+            mask = np.zeros(len(people), bool)
+            mask[chosen] = True
+            g = e[[by_id[people[c]][0] for c in chosen]]
+            probes = [i for p, m in zip(people, mask, strict=True) if not m for i in by_id[p]]
+            _, s = top_scores(e[probes] @ g.T, tmp.cohort_expectation(n))
+            pooled.append(s)
+        pooled = np.concatenate(pooled)
+        for f in SIZE_FPIRS:
+            t = float(np.quantile(pooled, 1 - f))
+            if table[f"{f:g}"]:  # sampling noise must not make a larger gallery looser
+                t = max(t, table[f"{f:g}"][-1][1])
+            table[f"{f:g}"].append([n, round(t, 4)])
+    fits = {}
+    for f, rows in table.items():
+        arr = np.array([r for r in rows if r[0] >= 64])
+        b, a = np.polyfit(np.log10(arr[:, 0]), arr[:, 1], 1)
+        fits[f] = [round(float(a), 4), round(float(b), 4)]
+    return table, fits
+
+
+def _curve_obj(d: dict):
+    from .matching import ScoreCurve
+
+    return ScoreCurve.from_dict(d)
