@@ -113,16 +113,19 @@ def model_info() -> dict[str, dict[str, Any]]:
     common = [
         {
             "name": "dlib HOG frontal face detector",
-            "licence": "Boost Software License (dlib); built into the library",
+            "licence": "part of dlib (Boost Software License 1.0)",
         },
         {
             "name": SHAPE_5,
-            "licence": "CC0 / public domain (trained by Davis King on his own data)",
+            "licence": "public domain (dlib-models README); trained on Davis King's own "
+            "annotations of public images",
         },
         {
             "name": "dlib_face_recognition_resnet_model_v1.dat (same-person check)",
-            "licence": "CC0 / public domain",
+            "licence": "public domain (dlib-models README); training data FaceScrub, VGG and "
+            "web images: include in the deployment's legal review",
         },
+        {"name": "OpenCV (Sobel, resize, warp; no model file)", "licence": "Apache-2.0"},
     ]
     return {
         "opencv": {
