@@ -248,6 +248,8 @@ def _static_metrics(frames: list[_Frame]) -> dict[str, float]:
     x0, y0, x1, y1 = np.median(boxes, axis=0).astype(int)
     h, w = frames[0].rgb.shape[:2]
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 8 or y1 - y0 < 8:  # degenerate box at the border: compare whole frames
+        x0, y0, x1, y1 = 0, 0, w, h
     crops = [
         cv2.resize(
             cv2.cvtColor(f.rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY),
