@@ -149,8 +149,13 @@ def check_burst(
         rgb = [engine.decode_image(f, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES) for f in frames]
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
+    # The page records at the announced rate; the blink window is in seconds, not frames.
+    fps = engine_liveness.CAPTURE_FPS
     result = engine_liveness.check_liveness(
-        rgb, challenge.challenges, backend=settings.FACEAUTH_LIVENESS_BACKEND
+        rgb,
+        challenge.challenges,
+        backend=settings.FACEAUTH_LIVENESS_BACKEND,
+        timestamps=[i / fps for i in range(len(rgb))],
     )
     LivenessChallenge.objects.filter(pk=challenge.pk).update(outcome=result.reason)
     summary = {

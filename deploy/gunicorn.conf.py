@@ -24,11 +24,12 @@ preload_app = True
 
 
 def when_ready(server):
-    from biometrics.engine import models
+    from django.conf import settings
 
-    models.detector()
-    models.shape_predictor_5()
-    models.face_encoder()
+    from biometrics.engine import liveness
+
+    # The liveness backend's models too (the 68-point one only if that backend is chosen).
+    liveness.warm_up(settings.FACEAUTH_LIVENESS_BACKEND)
     server.log.info("face models loaded before forking workers")
 
 
