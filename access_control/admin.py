@@ -13,6 +13,7 @@ from .models import (
     TimeWindow,
     VisitorPass,
 )
+from .reasons import liveness_label
 
 
 class AccessPointInline(admin.TabularInline):
@@ -135,10 +136,15 @@ class AccessEventAdmin(admin.ModelAdmin):
         "rule",
         "score",
         "threshold",
+        "liveness_result",
     )
     list_filter = ("decision", "reason", "access_point", "area")
     search_fields = ("person__display_name", "person__username")
     date_hierarchy = "created_at"
+
+    @admin.display(description="liveness")
+    def liveness_result(self, event: AccessEvent) -> str:
+        return liveness_label(event.liveness)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -14,7 +14,7 @@ from biometrics.errors import MissingImage
 
 from . import selectors, services
 from .models import AccessEvent, Alert
-from .reasons import door_text, reason_label
+from .reasons import door_text, liveness_label, reason_label
 
 CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
 LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
@@ -53,6 +53,8 @@ def event_json(event: AccessEvent) -> dict:
         "score": round(event.score, 4) if event.score is not None else None,
         "threshold": round(event.threshold, 4) if event.threshold is not None else None,
         "model": event.model_version,
+        "liveness": event.liveness,
+        "liveness_label": liveness_label(event.liveness),
     }
 
 
@@ -74,7 +76,16 @@ def alert_json(alert: Alert) -> dict:
 
 
 class CheckRequest(serializers.Serializer):
-    image = serializers.FileField()
+    frames = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="A liveness burst (JPEG frames, in order) recorded after POST "
+        "/api/access/challenge/; required at doors whose device requires liveness.",
+    )
+    nonce = serializers.CharField(required=False, help_text="The challenge's nonce (with frames).")
+    image = serializers.FileField(
+        required=False, help_text="One photo: only at doors whose device has liveness off."
+    )
     pin = serializers.CharField(required=False, help_text="Face + PIN doors.")
     badge = serializers.CharField(required=False, help_text="Badge + face doors.")
     request_id = serializers.CharField(
@@ -89,13 +100,49 @@ class CheckResponse(serializers.Serializer):
     person = serializers.DictField(allow_null=True)
     rule = serializers.CharField(allow_null=True)
     event = serializers.IntegerField()
+    liveness = serializers.DictField(
+        allow_null=True, help_text="checked, passed, reason (e.g. no_challenge_response)."
+    )
+
+
+class ChallengeResponse(serializers.Serializer):
+    nonce = serializers.CharField()
+    challenges = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    capture = serializers.DictField(help_text="seconds, fps, width, quality of the burst.")
+
+
+class ChallengeView(APIView):
+    """A door terminal asks for a liveness challenge before a check: one action (blink or a
+    head turn), two at a door whose effective security level is high. The nonce is bound to
+    this door's device, single use, and expires within FACEAUTH_CHALLENGE_TTL_SECONDS."""
+
+    allowed_roles = (DOOR,)
+
+    @extend_schema(request=None, responses={201: ChallengeResponse})
+    def post(self, request):
+        device = request.auth if isinstance(request.auth, Device) else None
+        challenge = services.issue_door_challenge(device=device)
+        return Response(
+            {
+                "nonce": challenge.nonce,
+                "challenges": challenge.challenges,
+                "expires_at": challenge.expires_at,
+                "capture": services.capture_settings(),
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class CheckView(APIView):
-    """A door terminal asks: may the person in this photo enter? Always logs one event.
+    """A door terminal asks: may the person in this burst (or photo) enter? Logs one event.
 
     A face that cannot be used (none, several, poor quality) is a denial with reason
-    ``low_quality`` (200), never an error; a missing or undecodable file is a 400."""
+    ``low_quality`` (200), never an error; a missing or undecodable file is a 400. A failed
+    liveness check or a nonce attack (reused nonce, replayed frames, another door's nonce) is
+    a denial with reason ``spoof_suspected`` (200) that raises the spoof alert; a missing,
+    unknown or expired nonce, or a single image where liveness is required, is a 400 with its
+    code and no event."""
 
     allowed_roles = (DOOR,)
     parser_classes = (MultiPartParser, FormParser)
@@ -103,12 +150,15 @@ class CheckView(APIView):
     @extend_schema(request={"multipart/form-data": CheckRequest}, responses=CheckResponse)
     def post(self, request):
         device = request.auth if isinstance(request.auth, Device) else None
+        frames = [f.read() for f in request.FILES.getlist("frames")]
         upload = request.FILES.get("image")
-        if upload is None:
+        if not frames and upload is None:
             raise MissingImage()
         result = services.check_access(
             device=device,
-            image=upload.read(),
+            image=None if frames else upload.read(),
+            frames=frames or None,
+            nonce=str(request.data.get("nonce", "") or ""),
             pin=request.data.get("pin", "") or "",
             badge=request.data.get("badge", "") or "",
             request_id=request.data.get("request_id", "") or "",
@@ -127,6 +177,11 @@ class CheckView(APIView):
                 ),
                 "rule": str(event.rule) if event.rule_id else None,
                 "event": event.pk,
+                "liveness": (
+                    {k: event.liveness.get(k) for k in ("checked", "passed", "reason")}
+                    if event.liveness
+                    else None
+                ),
             }
         )
         if result.replayed:

@@ -4,6 +4,7 @@ from . import api
 
 urlpatterns = [
     path("check/", api.CheckView.as_view(), name="api-access-check"),
+    path("challenge/", api.ChallengeView.as_view(), name="api-access-challenge"),
     path("events/", api.EventListView.as_view(), name="api-access-events"),
     path("console/", api.ConsoleFeedView.as_view(), name="api-access-console"),
     path(

@@ -12,6 +12,9 @@ DEFAULTS = {
     "ACCESS_DEDUP_SECONDS": 5,
     # A client request id is remembered longer: it is unique by construction.
     "ACCESS_REQUEST_ID_SECONDS": 600,
+    # Length of the door's liveness burst in seconds (None: biometrics' CAPTURE_SETTINGS).
+    # At most MAX_BURST_FRAMES / fps (6 s at 10 fps).
+    "ACCESS_CAPTURE_SECONDS": None,
     # Longest pass a sponsor or guard may issue.
     "ACCESS_VISITOR_PASS_MAX_HOURS": 24,
     "ACCESS_CONTRACTOR_PASS_MAX_DAYS": 92,

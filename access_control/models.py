@@ -357,6 +357,10 @@ class AccessEvent(models.Model):
     # SHA-256 of the image and credentials: spots a retried request, never holds the face.
     request_hash = models.CharField(max_length=64, blank=True, db_index=True)
     client_request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # The liveness summary of the check: {"checked": True, "passed", "reason", "backend",
+    # "challenges", "ms"}, or {"checked": False, "reason": "disabled_for_device" | ...} when the
+    # door took a single image. Null when no face was looked at (door off, unknown badge).
+    liveness = models.JSONField(null=True, blank=True)
 
     objects = AccessEventQuerySet.as_manager()
 
@@ -381,6 +385,12 @@ class AccessEvent(models.Model):
     @property
     def granted(self) -> bool:
         return self.decision == Decision.GRANTED
+
+    @property
+    def liveness_label(self) -> str:
+        from .reasons import liveness_label
+
+        return liveness_label(self.liveness)
 
 
 class AlertKind(models.TextChoices):

@@ -39,7 +39,9 @@ DOOR_TEXT: dict[str, str] = {
     Reason.NOT_RECOGNISED: "We could not recognise you — please see reception.",
     Reason.NOT_AUTHORISED: "Your access is not active at this time — please see reception.",
     Reason.LOW_QUALITY: "We could not see your face clearly — look at the camera and try again.",
-    Reason.SPOOF_SUSPECTED: "We could not confirm it is you — please see reception.",
+    Reason.SPOOF_SUSPECTED: (
+        "We could not confirm a live person. Please look at the camera and follow the instruction."
+    ),
     Reason.WRONG_PIN: "That PIN is not right — please try again.",
     Reason.BADGE_UNKNOWN: "This badge is not valid — please see reception.",
     Reason.FACE_MISMATCH: "Your face does not match this badge — please see reception.",
@@ -66,3 +68,34 @@ def reason_label(reason: str) -> str:
         return Reason(reason).label
     except ValueError:
         return reason
+
+
+# Liveness results as guards read them (console, log, admin).
+LIVENESS_TEXT = {
+    "ok": "passed",
+    "static_image": "a still image",
+    "no_challenge_response": "instruction not followed",
+    "face_changed": "the face changed",
+    "multiple_faces": "several faces",
+    "no_face": "no face in the burst",
+    "too_few_frames": "too few frames",
+    "nonce_reused": "challenge reused",
+    "replay": "frames replayed",
+    "nonce_wrong_device": "another door's challenge",
+    "disabled_for_device": "off for this door",
+    "disabled_by_setting": "off site-wide",
+}
+
+
+def liveness_label(liveness: dict | None) -> str:
+    """One short phrase: "passed (blink)", "failed: a still image", "off for this door", "—"."""
+    if not liveness:
+        return "—"
+    reason = str(liveness.get("reason") or "")
+    text = LIVENESS_TEXT.get(reason, reason.replace("_", " ") or "unknown")
+    if not liveness.get("checked"):
+        return text
+    if liveness.get("passed"):
+        challenges = ", ".join(str(c).replace("_", " ") for c in liveness.get("challenges") or [])
+        return f"passed ({challenges})" if challenges else "passed"
+    return f"failed: {text}"

@@ -20,6 +20,7 @@ from accounts import services as accounts_services
 from accounts.models import Device, Role, User
 from biometrics import services as biometrics
 from biometrics.errors import BiometricError, InactivePerson, NoTemplates
+from biometrics.liveness import ATTACK_REASONS
 
 from . import conf
 from .errors import AlertStateError, CredentialRequired, DoorNotConfigured, InvalidPass
@@ -45,8 +46,10 @@ log = logging.getLogger("faceauth.access")
 
 # Face errors that mean "no usable face in this frame": a denied decision, not an API error.
 FACE_QUALITY_CODES = frozenset({"no_face", "multiple_faces", "poor_quality"})
-# Liveness refusals (biometrics' liveness checks): logged as spoof_suspected.
-SPOOF_CODES = frozenset({"spoof_suspected"})
+# Liveness refusals and nonce attacks (reuse, replayed frames, another door's challenge):
+# logged as spoof_suspected denials, which raise the spoof alert. Other refusals of a capture
+# (nonce missing, unknown or expired, liveness_required, too many frames) are 4xx, no event.
+SPOOF_CODES = frozenset({"spoof_suspected"}) | ATTACK_REASONS
 # Refusals of a recognised visitor or contractor that mean "outside their pass".
 OUTSIDE_PASS_REASONS = frozenset(
     {
@@ -83,6 +86,7 @@ class _Outcome:
     threshold: float | None = None
     model: str = ""
     detail: str = ""
+    liveness: dict | None = None
 
 
 def access_point_for(device: Device) -> AccessPoint:
@@ -92,8 +96,31 @@ def access_point_for(device: Device) -> AccessPoint:
     return point
 
 
-def request_fingerprint(image: bytes, pin: str = "", badge: str = "") -> str:
+@dataclass(frozen=True)
+class Capture:
+    """What the door sent: one image, or a liveness burst (frames + nonce)."""
+
+    image: bytes | None = None
+    frames: tuple[bytes, ...] = ()
+    nonce: str = ""
+
+    @property
+    def is_burst(self) -> bool:
+        return bool(self.frames)
+
+    def face_args(self) -> dict:
+        if self.is_burst:
+            return {"frames": list(self.frames), "nonce": self.nonce}
+        return {"image": self.image or b""}
+
+
+def request_fingerprint(
+    image: bytes, pin: str = "", badge: str = "", *, frames=(), nonce: str = ""
+) -> str:
     digest = hashlib.sha256(image)
+    for frame in frames:
+        digest.update(hashlib.sha256(frame).digest())
+    digest.update(b"\0" + nonce.encode())
     digest.update(b"\0" + pin.encode() + b"\0" + badge.encode())
     return digest.hexdigest()
 
@@ -101,15 +128,23 @@ def request_fingerprint(image: bytes, pin: str = "", badge: str = "") -> str:
 def check_access(
     *,
     device: Device,
-    image: bytes,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
     pin: str = "",
     badge: str = "",
     request_id: str = "",
 ) -> CheckResult:
     """A door check: face (plus PIN or badge as the door's mode needs), rules, event, alerts.
 
+    The face is a single ``image`` or a liveness burst (``frames`` + ``nonce`` from
+    :func:`issue_door_challenge`); the door's device is passed to biometrics, so a door whose
+    device requires liveness refuses a single image (``liveness_required``, 400, no event).
+
     A retry of the same request (same door and image+credentials within ACCESS_DEDUP_SECONDS,
-    or the same client ``request_id``) returns the first event instead of writing another.
+    or the same client ``request_id``) returns the first event instead of writing another. A
+    burst is only ever answered again for its own ``request_id`` and the very same frames and
+    nonce: sent again without them, it reaches the nonce check and is refused as an attack.
     """
     point = access_point_for(device)
     pin, badge, request_id = pin.strip(), badge.strip(), request_id.strip()[:64]
@@ -117,9 +152,12 @@ def check_access(
         raise CredentialRequired("This door needs your PIN.", code="pin_required")
     if point.mode == AccessMode.FACE_BADGE and not badge:
         raise CredentialRequired("This door needs your badge number.", code="badge_required")
-    fingerprint = request_fingerprint(image, pin, badge)
+    capture = Capture(image=image, frames=tuple(frames or ()), nonce=(nonce or "").strip())
+    fingerprint = request_fingerprint(
+        capture.image or b"", pin, badge, frames=capture.frames, nonce=capture.nonce
+    )
 
-    first = _earlier_event(point, fingerprint, request_id)
+    first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
     if first is not None:
         return CheckResult(first, replayed=True)
     lock = f"access:check:{point.pk}:{request_id or fingerprint}"
@@ -128,11 +166,11 @@ def check_access(
         deadline = time.monotonic() + conf.get("ACCESS_DEDUP_SECONDS")
         while time.monotonic() < deadline:
             time.sleep(0.1)
-            first = _earlier_event(point, fingerprint, request_id)
+            first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
             if first is not None:
                 return CheckResult(first, replayed=True)
     try:
-        outcome = _decide(point, image=image, pin=pin, badge=badge)
+        outcome = _decide(point, capture=capture, pin=pin, badge=badge)
         decision = outcome.decision
         event = record_event(
             access_point=point,
@@ -145,6 +183,7 @@ def check_access(
             threshold=outcome.threshold,
             model_version=outcome.model,
             detail=outcome.detail,
+            liveness=outcome.liveness,
             request_hash=fingerprint,
             client_request_id=request_id,
         )
@@ -153,18 +192,38 @@ def check_access(
     return CheckResult(event)
 
 
-def _earlier_event(point: AccessPoint, fingerprint: str, request_id: str) -> AccessEvent | None:
+def issue_door_challenge(*, device: Device):
+    """A liveness challenge bound to this door's device: two actions at a door whose effective
+    security level (door or area, the stricter) is high, one elsewhere."""
+    point = access_point_for(device)
+    count = 2 if point.effective_security_level >= SecurityLevel.HIGH else 1
+    return biometrics.issue_challenge(device=device, count=count)
+
+
+def capture_settings() -> dict:
+    """What the door page records after a challenge (biometrics' numbers; the length can be
+    set with ACCESS_CAPTURE_SECONDS)."""
+    seconds = conf.get("ACCESS_CAPTURE_SECONDS")
+    return {**biometrics.CAPTURE_SETTINGS, **({"seconds": seconds} if seconds else {})}
+
+
+def _earlier_event(
+    point: AccessPoint, fingerprint: str, request_id: str, *, burst: bool = False
+) -> AccessEvent | None:
     now = timezone.now()
     if request_id:
-        return (
-            AccessEvent.objects.filter(
-                access_point=point,
-                client_request_id=request_id,
-                created_at__gte=now - timedelta(seconds=conf.get("ACCESS_REQUEST_ID_SECONDS")),
-            )
-            .order_by("pk")
-            .first()
+        earlier = AccessEvent.objects.filter(
+            access_point=point,
+            client_request_id=request_id,
+            created_at__gte=now - timedelta(seconds=conf.get("ACCESS_REQUEST_ID_SECONDS")),
         )
+        if burst:
+            # A network retry of a burst re-sends the same bytes: another burst under a known
+            # request id must not borrow that attempt's answer.
+            earlier = earlier.filter(request_hash=fingerprint)
+        return earlier.order_by("pk").first()
+    if burst:
+        return None  # single-use nonces decide: a re-sent burst is a replay
     return (
         AccessEvent.objects.filter(
             access_point=point,
@@ -176,13 +235,13 @@ def _earlier_event(point: AccessPoint, fingerprint: str, request_id: str) -> Acc
     )
 
 
-def _decide(point: AccessPoint, *, image: bytes, pin: str, badge: str) -> _Outcome:
+def _decide(point: AccessPoint, *, capture: Capture, pin: str, badge: str) -> _Outcome:
     if not point.is_active:
         return _Outcome(None, AccessDecision(False, Reason.DOOR_INACTIVE))
     if point.mode == AccessMode.FACE_BADGE:
-        outcome = _badge_and_face(point, image=image, badge=badge)
+        outcome = _badge_and_face(point, capture=capture, badge=badge)
     else:
-        outcome = _face(point, image=image, pin=pin)
+        outcome = _face(point, capture=capture, pin=pin)
     if outcome.decision is not None:
         return outcome
     decision = evaluate(outcome.person, point.area, timezone.now())
@@ -192,26 +251,42 @@ def _decide(point: AccessPoint, *, image: bytes, pin: str, badge: str) -> _Outco
         score=outcome.score,
         threshold=outcome.threshold,
         model=outcome.model,
+        liveness=outcome.liveness,
     )
 
 
-def _face_error(exc: BiometricError, person: User | None = None) -> _Outcome:
-    if exc.code in FACE_QUALITY_CODES:
-        reason = Reason.LOW_QUALITY
-    elif exc.code in SPOOF_CODES:
-        reason = Reason.SPOOF_SUSPECTED
-    else:
-        raise exc
+def _face_error(exc: BiometricError, person: User | None = None, note: str = "") -> _Outcome:
     detail = exc.code + (f": {exc.reason}" if getattr(exc, "reason", None) else "")
-    return _Outcome(person, AccessDecision(False, reason), detail=detail[:200])
+    if exc.code in FACE_QUALITY_CODES:
+        return _Outcome(person, AccessDecision(False, Reason.LOW_QUALITY), detail=detail[:200])
+    if exc.code not in SPOOF_CODES:
+        raise exc
+    # A failed liveness check or a nonce attack: nobody is identified (a badge only names
+    # who the attacker claims to be, kept in the detail).
+    liveness = getattr(exc, "liveness", None) or {
+        "checked": True,
+        "passed": False,
+        "reason": exc.code,
+    }
+    detail = f"{detail}; {note}" if note else detail
+    return _Outcome(
+        None, AccessDecision(False, Reason.SPOOF_SUSPECTED), detail=detail[:200], liveness=liveness
+    )
 
 
-def _face(point: AccessPoint, *, image: bytes, pin: str) -> _Outcome:
+def _face(point: AccessPoint, *, capture: Capture, pin: str) -> _Outcome:
     try:
-        result = biometrics.identify_face(image=image, where=f"door:{point.name}")
+        result = biometrics.identify_face(
+            **capture.face_args(), device=point.device, where=f"door:{point.name}"
+        )
     except BiometricError as exc:
         return _face_error(exc)
-    scores = {"score": result.score, "threshold": result.threshold, "model": result.model}
+    scores = {
+        "score": result.score,
+        "threshold": result.threshold,
+        "model": result.model,
+        "liveness": result.liveness,
+    }
     if result.person is None:
         # Above the threshold but no person: biometrics withholds somebody who may not
         # authenticate now (inactive, or outside their validity window).
@@ -225,7 +300,7 @@ def _face(point: AccessPoint, *, image: bytes, pin: str) -> _Outcome:
     return _Outcome(person, **scores)
 
 
-def _badge_and_face(point: AccessPoint, *, image: bytes, badge: str) -> _Outcome:
+def _badge_and_face(point: AccessPoint, *, capture: Capture, badge: str) -> _Outcome:
     holder = Badge.objects.select_related("person").filter(number=badge, is_active=True).first()
     if holder is None:
         return _Outcome(None, AccessDecision(False, Reason.BADGE_UNKNOWN))
@@ -235,14 +310,21 @@ def _badge_and_face(point: AccessPoint, *, image: bytes, badge: str) -> _Outcome
     if not person.is_within_validity():
         return _Outcome(person, AccessDecision(False, Reason.PERSON_VALIDITY))
     try:
-        result = biometrics.verify_person(person=person, image=image, where=f"door:{point.name}")
+        result = biometrics.verify_person(
+            person=person, **capture.face_args(), device=point.device, where=f"door:{point.name}"
+        )
     except NoTemplates:
         return _Outcome(person, AccessDecision(False, Reason.NOT_ENROLLED))
     except InactivePerson:
         return _Outcome(person, AccessDecision(False, Reason.INACTIVE))
     except BiometricError as exc:
-        return _face_error(exc, person)
-    scores = {"score": result.score, "threshold": result.threshold, "model": result.model}
+        return _face_error(exc, person, note=f"badge {badge}")
+    scores = {
+        "score": result.score,
+        "threshold": result.threshold,
+        "model": result.model,
+        "liveness": result.liveness,
+    }
     if not result.match:
         return _Outcome(person, AccessDecision(False, Reason.FACE_MISMATCH), **scores)
     return _Outcome(person, **scores)
@@ -264,6 +346,7 @@ def record_event(
     threshold: float | None = None,
     model_version: str = "",
     detail: str = "",
+    liveness: dict | None = None,
     request_hash: str = "",
     client_request_id: str = "",
     at: datetime | None = None,
@@ -289,6 +372,7 @@ def record_event(
         threshold=threshold,
         model_version=model_version,
         detail=detail,
+        liveness=liveness,
         request_hash=request_hash,
         client_request_id=client_request_id,
     )

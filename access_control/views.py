@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.permissions import role_of
 from accounts.views import device_page
+from biometrics.liveness import liveness_required
 from biometrics.selectors import has_templates
 from faceauth.api import DomainError
 
@@ -55,7 +56,10 @@ def door(request: HttpRequest, pk: int) -> HttpResponse:
             "point": point,
             "config": {
                 "checkUrl": reverse("api-access-check"),
+                "challengeUrl": reverse("api-access-challenge"),
                 "analyseUrl": "/api/biometrics/analyse/",
+                # A live challenge before every check, unless turned off for this door.
+                "liveness": liveness_required(request.device),
                 "mode": point.mode,
                 "texts": {k: str(v) for k, v in DOOR_TEXT.items()},
             },

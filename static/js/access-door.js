@@ -3,6 +3,13 @@
  * Face-only doors check automatically on a good frame; face + PIN and badge + face doors check
  * when the form is submitted. Every check carries a fresh request id, so a network retry of the
  * same attempt is answered with the first decision instead of a second log entry.
+ *
+ * Liveness (cfg.liveness, the default): a check first asks the door's challenge endpoint, shows
+ * the instruction in big text ("Blink once"), records the burst the server asks for and sends
+ * frames + nonce. When the answer says the instruction was not seen (no_challenge_response),
+ * the page tries once more with a fresh challenge. A door with liveness turned off sends one
+ * frame. The time from the start of a check to the answer on screen is kept on #verdict
+ * (data-check-ms, data-checks) for the tests and for support.
  */
 (function () {
   "use strict";
@@ -38,6 +45,22 @@
     resetTimer = setTimeout(idle, SHOW_MS);
   }
 
+  function challenge(instruction) {
+    if (resetTimer) clearTimeout(resetTimer);
+    verdict.className = "verdict challenge";
+    word.textContent = instruction;
+    text.textContent = "Look at the camera and do it now.";
+    guide.textContent = instruction;
+  }
+
+  function checking() {
+    if (resetTimer) clearTimeout(resetTimer);
+    verdict.className = "verdict checking";
+    word.textContent = "One moment…";
+    text.textContent = "";
+    guide.textContent = "One moment…";
+  }
+
   function idle() {
     verdict.className = "verdict idle";
     word.textContent = "Look at the camera";
@@ -56,20 +79,51 @@
     }
   }
 
+  async function singleImage(extra) {
+    const blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
+    return postWithRetry(Object.assign({ image: blob, request_id: requestId() }, extra || {}));
+  }
+
+  async function liveBurst(extra) {
+    // One automatic retry, with a fresh challenge, when the instruction was not seen.
+    let res;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let captured;
+      try {
+        captured = await window.FaceCam.liveCapture(video, {
+          challengeUrl: cfg.challengeUrl,
+          onInstruction: challenge,
+        });
+      } catch (e) {
+        if (e.status) return { status: e.status, ok: false, body: e.body || {} };
+        if (e.code === "capture") throw e;
+        return { status: 0, ok: false, body: {} };
+      }
+      checking();
+      const fields = { frames: captured.frames, nonce: captured.nonce, request_id: requestId() };
+      res = await postWithRetry(Object.assign(fields, extra || {}));
+      const missed = res.ok && res.body && res.body.liveness && res.body.liveness.reason === "no_challenge_response";
+      if (!missed || attempt === 1) return res;
+    }
+    return res;
+  }
+
   async function check(extra) {
     if (busy) return;
     busy = true;
     stopWatching();
+    window.FaceCam.drawFaces(overlay, video, null);
     guide.textContent = "One moment…";
-    let blob;
+    const started = performance.now();
+    let res;
     try {
-      blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
+      res = cfg.liveness ? await liveBurst(extra) : await singleImage(extra);
     } catch (e) {
       busy = false;
+      idle();
       startWatching();
       return;
     }
-    const res = await postWithRetry(Object.assign({ image: blob, request_id: requestId() }, extra || {}));
     const b = res.body || {};
     if (res.ok && b.decision === "granted") {
       const name = b.person && b.person.name ? "Welcome, " + b.person.name + ". " : "";
@@ -83,6 +137,8 @@
     } else {
       show("denied", "TRY AGAIN", b.detail || "Something went wrong.");
     }
+    verdict.dataset.checkMs = String(Math.round(performance.now() - started));
+    verdict.dataset.checks = String(Number(verdict.dataset.checks || 0) + 1);
     lastAt = Date.now();
     faceLeft = false;
     busy = false;

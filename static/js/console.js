@@ -46,6 +46,7 @@
       el("td", { class: e.person ? "" : "unknown", text: who + (e.person ? " · " + e.person.role : "") }),
       el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? "Granted" : "Denied" })]),
       el("td", { class: "wrap", text: e.reason_label, title: e.reason + (scored ? " · " + scored : "") }),
+      el("td", { class: "wrap liveness" + (e.liveness && e.liveness.checked && !e.liveness.passed ? " failed" : ""), text: e.liveness_label || "—", title: e.liveness && e.liveness.reason ? e.liveness.reason : "" }),
       el("td", { class: "muted wrap", text: e.rule || (e.pass ? "Pass #" + e.pass : "—") }),
     ]);
     return row;
