@@ -117,6 +117,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """The readable line for `make run`, with the ``extra`` fields as key=value at the end."""
+
+    def __init__(self, fmt: str | None = None, *args, **kwargs) -> None:
+        default = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        super().__init__(fmt or default, *args, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [
+            f"{key}={_safe(value)}"
+            for key, value in vars(record).items()
+            if key not in _STANDARD and not key.startswith("_")
+        ]
+        return f"{line} {' '.join(extras)}" if extras else line
+
+
 # ---------------------------------------------------------------- HTTP
 
 

@@ -272,7 +272,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "faceauth.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {"()": "faceauth.logs.PlainFormatter"},
         "json": {"()": "faceauth.logs.JsonFormatter"},
     },
     "handlers": {

@@ -304,3 +304,14 @@ def test_the_json_formatter_replaces_raw_bytes_and_vectors_by_their_size(json_lo
     assert entry["image"] == "<400 bytes>"
     assert entry["embedding"] == "<array 128>"
     assert entry["floats"] == "<128 floats>"
+
+
+def test_plain_lines_for_make_run_show_the_request_id_and_extra_fields():
+    from faceauth.logs import PlainFormatter
+
+    record = logging.LogRecord("faceauth.decisions", logging.INFO, __file__, 1, "verify", (), None)
+    record.person, record.score, record.embedding = 7, 0.91, np.zeros(128, np.float32)
+    RequestIdFilter().filter(record)
+    line = PlainFormatter().format(record)
+    expected = "INFO faceauth.decisions [-] verify person=7 score=0.91 embedding=<array 128>"
+    assert line.endswith(expected)
