@@ -118,3 +118,25 @@ def test_a_live_person_blinks_and_is_granted_and_the_challenge_time_is_measured(
     assert answers.count("GRANTED") >= runs - 1, report
     granted = AccessEvent.objects.filter(decision="granted", person=person)
     assert granted.exists() and all(e.liveness["passed"] for e in granted)
+
+
+def test_the_page_retries_once_with_a_fresh_challenge_when_the_instruction_is_missed(
+    chromium, live_server, entrance, make_person, settings, django_capture_on_commit_callbacks
+):
+    # person_03 barely moves their head: a turn is never seen, so both attempts miss it.
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "turn_left"
+    person = make_person("employee", display_name="Oscar Third")
+    still = (VIDEO / "person_03_still.jpg").read_bytes()
+    extra = burst("person_03_live.mp4", start_s=4.0, seconds=0.4)[:2]
+    enrol_now(person, [still, *extra], django_capture_on_commit_callbacks)
+
+    page = open_door(chromium("person_03_live_30fps.mjpeg"), live_server, entrance)
+    page.wait_for_selector("#verdict.challenge", timeout=45_000)
+    assert page.inner_text("#verdict-word").startswith("Turn your head slightly to your left")
+    page.wait_for_selector('#verdict[data-checks="1"]', timeout=60_000)
+    verdict = page.inner_text("#verdict")
+    assert "DENIED" in verdict and LIVE_PERSON_TEXT in verdict, verdict
+    challenges = LivenessChallenge.objects.filter(device=entrance.device).order_by("pk")
+    assert [c.outcome for c in challenges] == ["no_challenge_response"] * 2
+    assert len({c.nonce for c in challenges}) == 2
+    assert AccessEvent.objects.filter(reason="spoof_suspected").count() == 2

@@ -130,7 +130,7 @@
       show("granted", "GRANTED", name + b.reason_text);
     } else if (res.ok) {
       show("denied", "DENIED", b.reason_text);
-    } else if (res.status === 401 || res.status === 403) {
+    } else if ((res.status === 401 || res.status === 403) && b.code !== "face_login_disabled") {
       show("denied", "OUT OF SERVICE", "This screen is not paired as this door. Ask an admin.");
     } else if (res.status === 0) {
       show("denied", "NO CONNECTION", "The server cannot be reached. Trying again…");
