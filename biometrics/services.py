@@ -242,14 +242,19 @@ def on_person_offboarded(sender, person: User, actor: User | None = None, **kwar
 
 
 def bump_gallery_version() -> None:
-    """Tell every process its gallery is stale (after commit, so they see the new rows)."""
-    updated = GalleryState.objects.filter(pk=1).update(version=F("version") + 1)
+    """Tell every process its gallery is stale; they see it once this transaction commits."""
+    updated = GalleryState.objects.filter(pk=1).update(
+        version=F("version") + 1, changed_at=timezone.now()
+    )
     if not updated:
         GalleryState.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
-def gallery_version() -> int:
-    return GalleryState.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+def gallery_version() -> tuple:
+    """The counter with the time of its last change: if the row is ever recreated (a restore,
+    a flushed test database) the counter restarts, but the pair still differs."""
+    row = GalleryState.objects.filter(pk=1).values_list("version", "changed_at").first()
+    return tuple(row) if row else (0, None)
 
 
 class _GalleryCache:
@@ -257,7 +262,7 @@ class _GalleryCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.version: int | None = None
+        self.version: tuple | None = None
         self.gallery: engine.Gallery | None = None
         self.rebuilds = 0
 

@@ -234,7 +234,10 @@ def test_verify_of_unknown_person_and_person_without_templates(client, make_pers
 
 
 def test_enrolment_refuses_wrong_counts_and_bad_files_and_stores_nothing(client, make_person):
+    from biometrics import privacy
+
     admin, person = make_person("admin"), make_person("employee")
+    privacy.give_consent(person=person, channel="paper")
     client.force_login(admin)
     two = client.post(
         ENROL_URL,
@@ -342,7 +345,9 @@ def test_admin_enrols_a_person_from_uploaded_photos(
         {"person": person.pk, "images": [upload(f"{n}.jpg", b"junk") for n in range(3)]},
     )
     assert bad.status_code == 200, bad.status_code
-    assert "Photo 1" in str(bad.context["adminform"].form.errors), bad.context["adminform"].form.errors
+    assert "Photo 1" in str(bad.context["adminform"].form.errors), bad.context[
+        "adminform"
+    ].form.errors
 
 
 def test_analyse_gives_live_guidance(client, people):
