@@ -41,8 +41,11 @@ def wait_for_job(client, job_id: str, timeout: float = 90) -> dict:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_enrol_three_photos_through_the_api_then_verify(client, make_person, task_runner):
+    from biometrics import privacy
+
     admin = make_person("admin")
     person = make_person("employee")
+    privacy.give_consent(person=person, channel="paper", recorded_by=admin)
     client.force_login(admin)
     response = client.post(
         ENROL_URL,
