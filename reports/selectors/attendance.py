@@ -17,13 +17,8 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
-    ExtractHour,
-    ExtractIsoWeekDay,
     ExtractIsoYear,
-    ExtractMinute,
-    ExtractSecond,
     ExtractWeek,
-    Floor,
     TruncDate,
 )
 from django.urls import reverse
@@ -41,7 +36,7 @@ from attendance.models import (
 )
 
 from .scope import STAFF_ROLES, Scope
-from .tables import SecondsBetween, Table, hours
+from .tables import LocalPart, SecondsBetween, Table, hours
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DASHBOARD_ROWS = 200
@@ -66,26 +61,18 @@ def _weekday_in_schedule(dow: str = "dow", days: str = "sched_days") -> Q:
     return q
 
 
-def _local_seconds(expression, zone=None):
-    kwargs = {"tzinfo": zone} if zone is not None else {}
-    return (
-        ExtractHour(expression, **kwargs) * 3600
-        + ExtractMinute(expression, **kwargs) * 60
-        + ExtractSecond(expression, **kwargs)
-    )
-
-
 def person_days_queryset(scope: Scope) -> QuerySet:
     """One row per person and local work date: first in, last out, worked seconds (closed
-    sessions), whether the day was scheduled, late flag and minutes, flagged sessions."""
+    sessions), whether the day was scheduled, seconds after the scheduled start plus grace
+    (``late_secs``), flagged sessions. Late days and minutes are derived from these by
+    ``LATE`` and ``LATE_MINUTES`` (in the SQL that wraps this query)."""
     sessions = scope.people(
         WorkSession.objects.filter(work_date__gte=scope.start, work_date__lte=scope.end)
     )
     scheduled = _weekday_in_schedule() & Q(person__is_active=True) & Q(person__role__in=STAFF_ROLES)
-    late_after = _local_seconds(F("first_in"), scope.zone) - _local_seconds(F("sched_start"))
     return (
         sessions.annotate(
-            dow=ExtractIsoWeekDay("work_date"),
+            dow=LocalPart("work_date", "isodow"),
             iso_year=ExtractIsoYear("work_date"),
             iso_week=ExtractWeek("work_date"),
             **_schedule("person__"),
@@ -108,30 +95,39 @@ def person_days_queryset(scope: Scope) -> QuerySet:
             sessions=Count("pk"),
             secs=Coalesce(
                 Sum(
-                    SecondsBetween("started_at", "ended_at"), filter=Q(status=SessionStatus.CLOSED)
+                    SecondsBetween("started_at", "ended_at"),
+                    filter=Q(status=SessionStatus.CLOSED),
                 ),
                 Value(0.0),
                 output_field=FloatField(),
             ),
             flagged=Count("pk", filter=~Q(status__in=(SessionStatus.CLOSED, SessionStatus.OPEN))),
-        )
-        .annotate(late_secs=late_after - F("sched_grace") * 60)
-        .annotate(
             scheduled=Case(When(scheduled, then=Value(1)), default=Value(0)),
-            late=Case(
-                When(scheduled & Q(first_in__isnull=False, late_secs__gte=60), then=Value(1)),
-                default=Value(0),
-            ),
         )
         .annotate(
-            late_min=Case(
-                When(late=1, then=Floor(F("late_secs") / 60.0)),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
+            late_secs=LocalPart(F("first_in"), "seconds", scope.zone)
+            - LocalPart(F("sched_start"), "seconds")
+            - F("sched_grace") * 60
         )
         .order_by()
     )
+
+
+# Late: a scheduled day whose first clock-in is a whole minute or more after start + grace.
+LATE = (
+    "CASE WHEN d.scheduled = 1 AND d.first_in IS NOT NULL AND d.late_secs >= 60 THEN 1 ELSE 0 END"
+)
+LATE_MINUTES = (
+    "CASE WHEN d.scheduled = 1 AND d.first_in IS NOT NULL AND d.late_secs >= 60"
+    " THEN CAST(d.late_secs AS INTEGER) / 60 ELSE 0 END"
+)
+
+
+def late_minutes(scheduled: int, first_in, late_secs) -> int:
+    """The same rule as ``LATE_MINUTES``, for one row in Python."""
+    if scheduled == 1 and first_in is not None and late_secs is not None and late_secs >= 60:
+        return int(late_secs) // 60
+    return 0
 
 
 def _wrapped(outer_sql: str, inner: QuerySet, params: tuple = ()) -> list[tuple]:
@@ -186,7 +182,7 @@ def daily(scope: Scope) -> Table:
         "SELECT d.work_date,"
         " SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN d.first_in IS NOT NULL THEN d.scheduled ELSE 0 END),"
-        " SUM(d.late), SUM(d.late_min)"
+        f" SUM({LATE}), SUM({LATE_MINUTES})"
         " FROM {inner} GROUP BY d.work_date",
         person_days_queryset(scope),
     )
@@ -233,7 +229,8 @@ def people(scope: Scope) -> Table:
         " FROM (SELECT d.person_id, d.iso_year, d.iso_week, SUM(d.secs) AS week_secs,"
         "   SUM(CASE WHEN d.secs > %s THEN d.secs - %s ELSE 0 END) AS day_ot,"
         "   SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END) AS days,"
-        "   SUM(d.late) AS late_days, SUM(d.late_min) AS late_minutes, SUM(d.flagged) AS flagged"
+        f"   SUM({LATE}) AS late_days, SUM({LATE_MINUTES}) AS late_minutes,"
+        "   SUM(d.flagged) AS flagged"
         "   FROM {inner} GROUP BY d.person_id, d.iso_year, d.iso_week) w"
         f" JOIN {user} u ON u.id = w.person_id LEFT JOIN {dept} dp ON dp.id = u.department_id"
         " GROUP BY w.person_id, u.display_name, u.username, dp.name"
@@ -284,7 +281,8 @@ def person_days(scope: Scope) -> Table:
         "last_out",
         "sessions",
         "secs",
-        "late_min",
+        "scheduled",
+        "late_secs",
         "flagged",
     )
     zone = scope.zone
@@ -301,7 +299,8 @@ def person_days(scope: Scope) -> Table:
             last_out,
             sessions,
             secs,
-            late_min,
+            scheduled,
+            late_secs,
             flagged,
         ) in queryset.order_by("work_date", "person_id").iterator(chunk_size=2000):
             yield (
@@ -313,7 +312,7 @@ def person_days(scope: Scope) -> Table:
                 sessions,
                 hours(secs),
                 hours(max(0.0, (secs or 0) - daily_limit)),
-                int(late_min or 0),
+                late_minutes(scheduled, first_in, late_secs),
                 flagged,
             )
 
