@@ -43,6 +43,8 @@ class ClockEventSerializer(serializers.ModelSerializer):
             "threshold",
             "model_version",
             "liveness",
+            "redacted_at",
+            "pseudonym",
             "needs_review",
             "pin_fallback",
             "manual_override",
@@ -76,7 +78,16 @@ class WorkSessionSerializer(serializers.ModelSerializer):
 
 class ClockRequest(serializers.Serializer):
     capture_id = serializers.UUIDField(help_text="Made by the client; a retry sends it again.")
-    image = serializers.FileField(required=False)
+    frames = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="A liveness burst (JPEG frames, in order) recorded after POST "
+        "/api/biometrics/challenge/; required wherever liveness is on.",
+    )
+    nonce = serializers.CharField(required=False, help_text="The challenge's nonce (with frames).")
+    image = serializers.FileField(
+        required=False, help_text="One photo: only at kiosks whose device has liveness off."
+    )
     employee_number = serializers.CharField(required=False, help_text="PIN fallback (kiosk).")
     pin = serializers.CharField(required=False)
     direction = serializers.ChoiceField(
@@ -94,7 +105,12 @@ class ClockResponse(serializers.Serializer):
 
 class ClockView(APIView):
     """Kiosks identify 1:N (or take employee number + PIN); a signed-in person is verified 1:1
-    against their own face. 201 for a new event, 200 when a capture was debounced."""
+    against their own face. 201 for a new event, 200 when a capture was debounced.
+
+    The face is a liveness burst (``frames`` + ``nonce`` from POST /api/biometrics/challenge/)
+    or, only where liveness is off, one ``image``. A failed liveness check is 422
+    ``spoof_suspected`` (with ``reason``), a reused nonce or replayed frames 409, an unknown or
+    expired nonce or a single image where liveness is required 400; no event is recorded."""
 
     allowed_roles = ALL_PEOPLE + (KIOSK,)
     parser_classes = (MultiPartParser, FormParser)
@@ -106,11 +122,14 @@ class ClockView(APIView):
     def post(self, request):
         device = request.auth if isinstance(request.auth, Device) else None
         upload = request.FILES.get("image")
+        frames = [f.read() for f in request.FILES.getlist("frames")]
         result = services.clock(
             capture_id=request.data.get("capture_id"),
             device=device,
             actor=None if device else request.user,
             image=upload.read() if upload else None,
+            frames=frames or None,
+            nonce=str(request.data.get("nonce", "") or ""),
             employee_number=request.data.get("employee_number"),
             pin=request.data.get("pin"),
             direction=request.data.get("direction"),

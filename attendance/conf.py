@@ -16,6 +16,9 @@ DEFAULTS = {
     # Wrong PINs per employee number before the kiosk refuses PINs for the lock-out period.
     "ATTENDANCE_PIN_MAX_FAILURES": 5,
     "ATTENDANCE_PIN_LOCKOUT_MINUTES": 15,
+    # Clock events older than this lose the link to the person (a stable pseudonym instead);
+    # payroll and working-time records are commonly kept for up to 10 years.
+    "ATTENDANCE_EVENT_RETENTION_DAYS": 3650,
 }
 
 

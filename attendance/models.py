@@ -35,8 +35,20 @@ class ImmutableRecord(Exception):
 
 
 class ClockEvent(models.Model):
+    # NULL only after retention pseudonymisation (services.pseudonymise_expired).
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clock_events"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clock_events",
+    )
+    pseudonym = models.CharField(
+        max_length=32,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="Stable keyed hash of the person, set when the retention period ended.",
     )
     direction = models.CharField(max_length=3, choices=Direction.choices)
     # Server time, never the client's clock.
@@ -48,8 +60,13 @@ class ClockEvent(models.Model):
     score = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)
     model_version = models.CharField(max_length=80, blank=True)
-    # Filled by the liveness check of a later issue; None = not checked.
+    # The liveness summary of the capture ({"checked", "passed", "reason", ...}); for a device
+    # with liveness turned off {"checked": false, "reason": "disabled_for_device"}; None for a
+    # PIN or a correction.
     liveness = models.JSONField(null=True, blank=True)
+    # Set when the biometric columns (score, threshold, model_version, liveness) were blanked:
+    # the person's face data was erased, or the retention period ended.
+    redacted_at = models.DateTimeField(null=True, blank=True, editable=False)
     needs_review = models.BooleanField(default=False)
     pin_fallback = models.BooleanField(default=False)
     manual_override = models.BooleanField(
@@ -73,9 +90,13 @@ class ClockEvent(models.Model):
 
     def __str__(self) -> str:
         local = timezone.localtime(self.timestamp)
-        return f"{self.person} {self.get_direction_display()} {local:%Y-%m-%d %H:%M}"
+        who = self.person if self.person_id else f"pseudonym {self.pseudonym}"
+        return f"{who} {self.get_direction_display()} {local:%Y-%m-%d %H:%M}"
 
     def save(self, *args, **kwargs) -> None:
+        # The only changes ever made to a stored event are the two documented redactions in
+        # services (redact_biometrics, pseudonymise_expired): queryset updates of named
+        # columns, never a save() of a loaded event.
         if not self._state.adding:
             raise ImmutableRecord("Clock events are never changed; add a correction instead.")
         super().save(*args, **kwargs)
@@ -172,9 +193,15 @@ class Correction(models.Model):
     changed; a second opinion is a new correction.
     """
 
+    # NULL only after retention pseudonymisation, like ClockEvent.person.
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="corrections"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
     )
+    pseudonym = models.CharField(max_length=32, blank=True, editable=False)
     kind = models.CharField(max_length=16, choices=CorrectionKind.choices)
     event = models.ForeignKey(
         ClockEvent,

@@ -9,19 +9,22 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import audit
 from accounts.models import Device, DeviceKind, Role, User
 from accounts.permissions import role_of
+from biometrics import liveness
 from biometrics import services as biometrics
 
 from . import conf, selectors
@@ -105,6 +108,8 @@ def clock(
     device: Device | None = None,
     actor: User | None = None,
     image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
     employee_number: str | None = None,
     pin: str | None = None,
     direction: str | None = None,
@@ -114,6 +119,11 @@ def clock(
     A kiosk ``device`` identifies the face 1:N (or checks employee number + PIN); a logged-in
     ``actor`` is verified 1:1 against their own templates (or their PIN). Without
     ``direction`` the person's state decides (IN unless a shift is open).
+
+    The face is a liveness burst (``frames`` + the challenge's ``nonce``) or, only where
+    liveness is off (a kiosk device with ``liveness_required`` unticked, or liveness disabled
+    by setting), a single ``image``. A failed liveness check, a nonce error or a replayed
+    burst raises before any event is recorded.
     """
     capture = parse_capture_id(capture_id)
     if direction in ("", None):
@@ -124,13 +134,19 @@ def clock(
         raise NotAllowed("Only attendance kiosks may clock people.")
     if (device is None) == (actor is None):
         raise NotAllowed()
-    use_pin = not image and (pin not in (None, ""))
-    if not image and not use_pin:
+    frames = [f for f in (frames or []) if f]
+    nonce = (nonce or "").strip()
+    has_face = bool(image or frames)
+    use_pin = not has_face and (pin not in (None, ""))
+    if not has_face and not use_pin:
         raise MissingCredentials()
 
     who = f"device:{device.pk}" if device else f"user:{actor.pk}"
     if use_pin:
         payload = _payload_hash(who, "pin", employee_number or "", pin, direction or "")
+    elif frames:
+        # The whole burst and its nonce: the same capture id with other frames is a conflict.
+        payload = _payload_hash(who, "frames", nonce, len(frames), *frames, direction or "")
     else:
         payload = _payload_hash(who, "image", image, direction or "")
     return _retry_if_sqlite_locked(
@@ -140,7 +156,9 @@ def clock(
             use_pin=use_pin,
             device=device,
             actor=actor,
-            image=image,
+            image=None if frames else image,
+            frames=frames or None,
+            nonce=nonce,
             employee_number=employee_number,
             pin=pin,
             direction=direction,
@@ -156,6 +174,8 @@ def _identify_and_record(
     device: Device | None,
     actor: User | None,
     image: bytes | None,
+    frames: list[bytes] | None,
+    nonce: str,
     employee_number: str | None,
     pin: str | None,
     direction: str | None,
@@ -169,12 +189,21 @@ def _identify_and_record(
         person = _check_pin(actor=actor, employee_number=employee_number, pin=pin)
         method = Method.PIN
     elif device is not None:
-        match = biometrics.identify_face(image=image, where=str(device))
+        # With the device: a kiosk that requires liveness refuses a single image, and its
+        # challenges are bound to it.
+        match = biometrics.identify_face(
+            image=image, frames=frames, nonce=nonce, device=device, where=str(device)
+        )
         if not match.match or match.person is None:
             raise NotRecognised()
         person, method = match.person, Method.FACE_1N
     else:
-        match = biometrics.verify_person(person=actor, image=image, where=f"clock:{actor.pk}")
+        if not frames and liveness.liveness_required(None):
+            # Personal mode has no device to turn liveness off for: a burst is required.
+            raise liveness.refuse("liveness_required")
+        match = biometrics.verify_person(
+            person=actor, image=image, frames=frames, nonce=nonce, where=f"clock:{actor.pk}"
+        )
         if not match.match:
             raise FaceMismatch()
         person, method = actor, Method.FACE_1V1
@@ -275,6 +304,7 @@ def _record(
                     score=match.score if match else None,
                     threshold=match.threshold if match else None,
                     model_version=match.model if match else "",
+                    liveness=match.liveness if match else None,
                     needs_review=method == Method.PIN,
                     pin_fallback=method == Method.PIN,
                     manual_override=direction is not None,
@@ -307,6 +337,7 @@ def _record(
             "method": method,
             "new_event": created,
             "device": device.pk if device else None,
+            "liveness": (event.liveness or {}).get("reason", ""),
         },
     )
     return ClockResult(event=event, created=created)
@@ -467,3 +498,236 @@ def decide_correction(
     rebuild_sessions(person=correction.person, since=since)
     _history(reviewer, correction, correction.get_status_display())
     return correction
+
+
+# ---------------------------------------------------------------- privacy
+
+# The biometric columns of an event: what links it to a face template. The two redactions
+# below are the only changes ever made to stored events, as queryset updates of these columns
+# (ClockEvent.save() still refuses any change of a loaded event).
+BIOMETRIC_COLUMNS = {"score": None, "threshold": None, "model_version": "", "liveness": None}
+
+
+def redact_biometrics(*, person: User, reason: str = "face_data_erased") -> int:
+    """Blank the scores of a person's clock events after their face data was erased.
+
+    The events stay (they are payroll data: who worked when), but without the match scores,
+    thresholds, model versions and liveness results that were computed from the templates.
+    """
+    now = timezone.now()
+    count = (
+        ClockEvent.objects.filter(person=person)
+        .filter(
+            Q(score__isnull=False)
+            | Q(threshold__isnull=False)
+            | ~Q(model_version="")
+            | Q(liveness__isnull=False)
+        )
+        .update(**BIOMETRIC_COLUMNS, redacted_at=now)
+    )
+    log.info(
+        "clock events redacted", extra={"person": person.pk, "events": count, "reason": reason}
+    )
+    return count
+
+
+def on_face_data_erased(sender, person: User, **kwargs) -> None:
+    """biometrics.privacy.face_data_erased receiver (connected in AttendanceConfig.ready)."""
+    count = redact_biometrics(person=person)
+    audit.record(
+        "attendance.redact_scores",
+        outcome="done",
+        target=person,
+        details={"events": count, "reason": "face_data_erased"},
+    )
+
+
+def pseudonym_of(person_id: int) -> str:
+    """Stable keyed pseudonym: the events of one person stay countable together, but the link
+    back to the person needs the server's SECRET_KEY (pseudonymisation, not anonymisation)."""
+    return salted_hmac("attendance.pseudonym", str(person_id)).hexdigest()[:32]
+
+
+def retention_cutoff(now: datetime) -> datetime:
+    return now - timedelta(days=conf.get("ATTENDANCE_EVENT_RETENTION_DAYS"))
+
+
+def pseudonymise_expired(*, now: datetime | None = None) -> dict:
+    """Daily retention for attendance: events (and corrections) older than
+    ATTENDANCE_EVENT_RETENTION_DAYS lose their link to the person.
+
+    The person is replaced by a stable pseudonym, the biometric columns are blanked, the
+    derived work sessions of that period are deleted (they are rebuilt from events, and the
+    pseudonymised events no longer belong to anybody), and a correction's free-text reason is
+    cleared. Idempotent: a second run finds nothing left to do.
+    """
+    now = now or timezone.now()
+    cutoff = retention_cutoff(now)
+    counts = {"events": 0, "corrections": 0, "sessions": 0, "people": 0}
+    with transaction.atomic():
+        expired = ClockEvent.objects.filter(person__isnull=False, timestamp__lt=cutoff)
+        people = set(expired.values_list("person_id", flat=True))
+        counts["people"] = len(people)
+        for person_id in people:
+            pseudonym = pseudonym_of(person_id)
+            counts["sessions"] += WorkSession.objects.filter(
+                person_id=person_id, work_date__lt=timezone.localdate(cutoff, display_zone())
+            ).delete()[0]
+            counts["events"] += expired.filter(person_id=person_id).update(
+                person=None, pseudonym=pseudonym, **BIOMETRIC_COLUMNS, redacted_at=now
+            )
+        old_corrections = Correction.objects.filter(person__isnull=False).filter(
+            Q(requested_at__lt=cutoff)
+            & (Q(proposed_timestamp__isnull=True) | Q(proposed_timestamp__lt=cutoff))
+            & (Q(event__isnull=True) | Q(event__timestamp__lt=cutoff))
+        )
+        for person_id in set(old_corrections.values_list("person_id", flat=True)):
+            mine = old_corrections.filter(person_id=person_id)
+            mine.filter(requested_by_id=person_id).update(requested_by=None)
+            counts["corrections"] += mine.update(
+                person=None, pseudonym=pseudonym_of(person_id), reason="[pseudonymised]"
+            )
+        audit.record(
+            "retention.attendance",
+            outcome="done",
+            details={**counts, "cutoff": cutoff.isoformat()},
+        )
+    log.info("attendance retention", extra=counts)
+    return counts
+
+
+SUBJECT_ACCESS_NOTES = {
+    "face_templates": (
+        "Not included: face templates are encrypted biometric data that are never exported. "
+        "You can delete them at any time (Delete my face data, or withdraw your consent)."
+    ),
+    "access_events": (
+        "Not included here: door access events are kept by the access control module; ask "
+        "your administrator for that part."
+    ),
+    "pseudonymised": (
+        "Clock events older than the retention period are pseudonymised (no longer linked to "
+        "you) and are therefore not part of this export."
+    ),
+}
+
+
+def _event_row(event: ClockEvent) -> dict:
+    return {
+        "id": event.pk,
+        "direction": event.direction,
+        "timestamp": event.timestamp.isoformat(),
+        "local_time": local_time(event.timestamp).isoformat(),
+        "device": event.device.name if event.device else None,
+        "method": event.method,
+        "score": event.score,
+        "threshold": event.threshold,
+        "model_version": event.model_version,
+        "liveness": event.liveness,
+        "needs_review": event.needs_review,
+        "pin_fallback": event.pin_fallback,
+        "manual_override": event.manual_override,
+        "redacted_at": event.redacted_at.isoformat() if event.redacted_at else None,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subject_access_export(*, person: User, actor: User | None = None) -> dict:
+    """Everything attendance holds about a person (GDPR art. 15), for a JSON download.
+
+    Face templates are never exported; access events live in access_control, which attendance
+    may not read (dependency direction). The export is audited.
+    """
+    from biometrics import selectors as biometric_selectors
+
+    profile = {
+        "id": person.pk,
+        "username": person.username,
+        "display_name": person.display_name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "role": person.role,
+        "employee_number": person.employee_number,
+        "department": person.department.name if person.department_id else None,
+        "job_title": person.job_title,
+        "is_active": person.is_active,
+        "valid_from": _iso(person.valid_from),
+        "valid_until": _iso(person.valid_until),
+        "sponsor": str(person.sponsor) if person.sponsor_id else None,
+        "date_joined": _iso(person.date_joined),
+        "last_login": _iso(person.last_login),
+        "offboarded_at": _iso(person.offboarded_at),
+        "has_pin": bool(person.pin_hash),
+    }
+    events = ClockEvent.objects.filter(person=person).select_related("device").order_by("timestamp")
+    sessions = WorkSession.objects.filter(person=person).order_by("work_date", "started_at")
+    corrections = (
+        Correction.objects.filter(person=person)
+        .select_related("decided_by", "requested_by")
+        .order_by("requested_at")
+    )
+    data = {
+        "format": "faceauth.subject_access.v1",
+        "generated_at": timezone.now().isoformat(),
+        "time_zone": settings.DISPLAY_TIME_ZONE,
+        "profile": profile,
+        "consents": biometric_selectors.consent_history(person=person),
+        "face_templates": {
+            "included": False,
+            "count": biometric_selectors.template_summary(person=person)["count"],
+            "why": SUBJECT_ACCESS_NOTES["face_templates"],
+        },
+        "clock_events": [_event_row(e) for e in events],
+        "work_sessions": [
+            {
+                "id": s.pk,
+                "work_date": s.work_date.isoformat(),
+                "started_at": _iso(s.started_at),
+                "ended_at": _iso(s.ended_at),
+                "status": s.status,
+                "duration_seconds": int(s.duration.total_seconds()) if s.duration else None,
+            }
+            for s in sessions
+        ],
+        "corrections": [
+            {
+                "id": c.pk,
+                "kind": c.kind,
+                "event": c.event_id,
+                "proposed_direction": c.proposed_direction,
+                "proposed_timestamp": _iso(c.proposed_timestamp),
+                "reason": c.reason,
+                "requested_by": str(c.requested_by) if c.requested_by_id else None,
+                "requested_at": _iso(c.requested_at),
+                "status": c.status,
+                "decided_by": str(c.decided_by) if c.decided_by_id else None,
+                "decided_at": _iso(c.decided_at),
+                "decision_note": c.decision_note,
+                "created_event": c.created_event_id,
+            }
+            for c in corrections
+        ],
+        "not_included": {
+            "face_templates": SUBJECT_ACCESS_NOTES["face_templates"],
+            "access_events": SUBJECT_ACCESS_NOTES["access_events"],
+            "pseudonymised_events": SUBJECT_ACCESS_NOTES["pseudonymised"],
+        },
+    }
+    audit.record(
+        "export.subject_access",
+        actor=actor or person,
+        outcome="done",
+        target=person,
+        details={
+            "events": len(data["clock_events"]),
+            "sessions": len(data["work_sessions"]),
+            "corrections": len(data["corrections"]),
+            "consents": len(data["consents"]),
+        },
+    )
+    return data

@@ -9,4 +9,5 @@ urlpatterns = [
     path("clock/", views.clock, name="clock"),
     path("enrol/", views.enrol, name="enrol"),
     path("me/", views.timesheet, name="timesheet"),
+    path("me/export.json", views.export, name="export"),
 ]

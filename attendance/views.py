@@ -5,11 +5,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.views import device_page
+from biometrics import liveness
 from biometrics import selectors as biometric_selectors
 from faceauth.api import DomainError
 
@@ -23,6 +24,7 @@ def _camera_config(**extra) -> dict:
     return {
         "clockUrl": "/api/attendance/clock/",
         "analyseUrl": "/api/biometrics/analyse/",
+        "challengeUrl": "/api/biometrics/challenge/",
         "debounceSeconds": conf.get("ATTENDANCE_DEBOUNCE_SECONDS"),
         "timeZone": settings.DISPLAY_TIME_ZONE,
         **extra,
@@ -34,7 +36,12 @@ def kiosk(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "attendance/kiosk.html",
-        {"device": request.device, "config": _camera_config(mode="kiosk")},
+        {
+            "device": request.device,
+            "config": _camera_config(
+                mode="kiosk", liveness=liveness.liveness_required(request.device)
+            ),
+        },
     )
 
 
@@ -47,7 +54,11 @@ def clock(request: HttpRequest) -> HttpResponse:
         {
             "state": state,
             "enrolled": biometric_selectors.has_templates(person=request.user),
-            "config": _camera_config(mode="personal", nextDirection=state["next_direction"]),
+            "config": _camera_config(
+                mode="personal",
+                nextDirection=state["next_direction"],
+                liveness=liveness.liveness_required(None),
+            ),
         },
     )
 
@@ -62,6 +73,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
             "config": {
                 "enrolUrl": "/api/biometrics/enrolments/",
                 "analyseUrl": "/api/biometrics/analyse/",
+                "consentUrl": "/api/biometrics/consent/",
+                "faceDataUrl": "/api/biometrics/me/face-data/",
+                "clockPageUrl": "/attendance/clock/",
             },
         },
     )
@@ -102,5 +116,18 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "daily_limit_hours": conf.get("ATTENDANCE_DAILY_LIMIT_HOURS"),
             "weekly_limit_hours": conf.get("ATTENDANCE_WEEKLY_LIMIT_HOURS"),
             "display_time_zone": settings.DISPLAY_TIME_ZONE,
+            "enrolled": biometric_selectors.has_templates(person=person),
+            "config": {"faceDataUrl": "/api/biometrics/me/face-data/"},
         },
     )
+
+
+@login_required
+def export(request: HttpRequest) -> JsonResponse:
+    """Subject access export (GDPR art. 15): the signed-in person's own data, as JSON."""
+    data = services.subject_access_export(person=request.user, actor=request.user)
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="faceauth-my-data-{stamp}.json"'
+    response["Cache-Control"] = "no-store"
+    return response

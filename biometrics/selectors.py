@@ -28,3 +28,19 @@ def jobs_visible_to(*, user) -> QuerySet[EnrolmentJob]:
             requested_by=user
         )
     return jobs.filter(person=user) if getattr(user, "pk", None) else jobs.none()
+
+
+def consent_history(*, person: User) -> list[dict]:
+    """A person's consents, newest first, for their subject access export."""
+    from .models import BiometricConsent
+
+    return [
+        {
+            "version": c.document.version,
+            "title": c.document.title,
+            "channel": c.channel,
+            "given_at": c.given_at.isoformat(),
+            "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+        }
+        for c in BiometricConsent.objects.filter(person=person).select_related("document")
+    ]

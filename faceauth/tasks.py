@@ -7,7 +7,11 @@ from django.utils import timezone
 @shared_task(name="faceauth.run_retention", acks_late=True)
 def run_retention() -> dict:
     """Daily retention: face data first, then each app's own events. Idempotent."""
+    from attendance import services as attendance_services
     from biometrics import privacy
 
     now = timezone.now()
-    return {"face": privacy.purge_expired(now=now)}
+    return {
+        "face": privacy.purge_expired(now=now),
+        "attendance": attendance_services.pseudonymise_expired(now=now),
+    }
