@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_audit_trail'),
+        ("accounts", "0003_audit_trail"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='device',
-            name='liveness_required',
-            field=models.BooleanField(default=True, help_text='Ask for a live challenge (blink or turn) before every face check. Turning it off is recorded on every event of this device.'),
+            model_name="device",
+            name="liveness_required",
+            field=models.BooleanField(
+                default=True,
+                help_text="Ask for a live challenge (blink or turn) before every face check. Turning it off is recorded on every event of this device.",
+            ),
         ),
     ]
