@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from accounts.models import Device, User
+from faceauth import metrics
 
 from . import engine
 from .engine import liveness as engine_liveness
@@ -59,6 +60,8 @@ ATTACK_REASONS = frozenset({"nonce_reused", "replay", "spoof_suspected", "nonce_
 
 
 def refuse(code: str) -> BiometricError:
+    if code in ATTACK_REASONS:
+        metrics.record_liveness_refusal(reason=code)
     status_code, message = REFUSALS[code]
     return NonceError(message, code=code, status_code=status_code)
 
@@ -175,6 +178,7 @@ def check_burst(
         },
     )
     if not result.passed:
+        metrics.record_liveness_refusal(reason=result.reason)
         error = LivenessError()
         error.reason = result.reason
         error.liveness = summary
