@@ -254,3 +254,153 @@ def test_enrol_page_then_personal_clock_with_1_to_1(
     assert page.inner_text("#clock-button") == "Clock OUT"
     event = ClockEvent.objects.get()
     assert event.person == person and event.method == "face_1v1" and event.device is None
+
+
+# ---------------------------------------------------------------- liveness and consent
+
+
+@pytest.fixture
+def liveness_on(settings):
+    # live_server runs in this process: these settings apply to the pages and the API too.
+    settings.FACEAUTH_LIVENESS_ENABLED = True
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+
+
+NOT_LIVE = "We could not confirm a live person"
+
+
+def test_kiosk_liveness_blink_clocks_in_and_the_challenge_time_is_measured(
+    chromium, live_server, kiosk, person_03, liveness_on
+):
+    from biometrics.models import LivenessChallenge
+
+    page = open_kiosk(chromium("person_03_live_30fps.mjpeg"), live_server, kiosk)
+    page.wait_for_selector("#instruction:not([hidden])", timeout=45_000)
+    assert page.inner_text("#instruction") == "Blink once"
+    page.screenshot(path=str(ARTIFACTS / "attendance-kiosk-liveness-instruction.png"))
+    text = wait_for_result(page, "Clocked IN at", timeout=60_000)
+    assert "Hello, Oscar" in text
+    page.screenshot(path=str(ARTIFACTS / "attendance-kiosk-liveness-clocked-in.png"))
+    event = ClockEvent.objects.get()
+    assert event.person == person_03 and event.method == "face_1n" and event.device == kiosk
+    assert event.liveness["checked"] and event.liveness["passed"]
+    assert event.liveness["challenges"] == ["blink"]
+
+    # As an employee lives it: the kiosk is ready, they step up, blink, and see the greeting.
+    # A fresh page per run (the same person again is debounced: "Already clocked in").
+    ready_to_greeting, challenge_to_answer, retries = [], [], []
+    for _ in range(3):
+        page.reload()
+        wait_until(page, "Attendance.marks.greeted != null", timeout=60_000)
+        ready_to_greeting.append(page.evaluate("Attendance.marks.greeted - Attendance.marks.ready"))
+        challenge_to_answer.append(
+            page.evaluate("Attendance.timings[Attendance.timings.length - 1]")
+        )
+        retries.append(page.evaluate("Attendance.liveRetries"))
+        assert "Hello, Oscar" in page.inner_text(RESULT)
+    outcomes = list(
+        LivenessChallenge.objects.filter(device=kiosk)
+        .order_by("pk")
+        .values_list("outcome", flat=True)
+    )
+    report = (
+        f"kiosk liveness, page ready -> greeting shown: median "
+        f"{statistics.median(ready_to_greeting):.0f} ms over {len(ready_to_greeting)} runs "
+        f"{[round(t) for t in ready_to_greeting]}; challenge -> answer median "
+        f"{statistics.median(challenge_to_answer):.0f} ms; automatic retries {retries}; "
+        f"liveness outcomes {outcomes}"
+    )
+    print("\n" + report)
+    (ARTIFACTS / "attendance-kiosk-liveness-timing.txt").write_text(report + "\n")
+    assert ClockEvent.objects.count() == 1  # debounced: still one IN
+
+
+def test_kiosk_liveness_refuses_a_photo_and_offers_the_pin(
+    chromium,
+    live_server,
+    kiosk,
+    make_person,
+    liveness_on,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    from biometrics import tasks
+
+    monkeypatch.setattr(tasks.process_enrolment, "delay", lambda *a, **k: None)
+    person_02 = make_person("employee", display_name="Katie Second")
+    still = (SHARED / "video" / "person_02_still.jpg").read_bytes()
+    enrol_now(person_02, [still] * 3, django_capture_on_commit_callbacks)
+
+    page = open_kiosk(chromium("attack_person_02_photo.mjpeg"), live_server, kiosk)
+    page.wait_for_selector("#instruction:not([hidden])", timeout=45_000)
+    assert page.inner_text("#instruction") == "Blink once"
+    text = wait_for_result(page, NOT_LIVE, timeout=60_000)
+    assert "follow the instruction" in text
+    page.screenshot(path=str(ARTIFACTS / "attendance-kiosk-liveness-refused.png"))
+    assert not ClockEvent.objects.exists()
+    # The PIN is offered: a button in the answer, and the P key.
+    page.click("#result [data-open-pin]")
+    assert page.evaluate("document.getElementById('pin-panel').open")
+    assert page.evaluate("document.activeElement.id") == "employee-number"
+
+
+def test_enrolment_asks_for_consent_first_then_personal_clock_with_liveness(
+    chromium, live_server, client, make_person, department, task_runner, liveness_on
+):
+    from biometrics import privacy
+    from biometrics.models import BiometricConsent, PolicyDocument
+
+    document = privacy.publish_policy(
+        kind=PolicyDocument.Kind.CONSENT,
+        title="Consent to face recognition for attendance",
+        body="FaceAuth makes an encrypted numeric template of your face.\n\n"
+        "It is used only to clock you in and out. You can withdraw at any time.",
+    )
+    person = make_person("employee", department=department, display_name="Oscar Third")
+    assert not privacy.has_consent(person)
+    client.force_login(person)
+    context = chromium("person_03_live_30fps.mjpeg")
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(live_server.url + reverse("attendance:enrol"))
+    page.wait_for_selector("#consent-form:not([hidden])")
+    assert "encrypted numeric template" in page.inner_text("#consent-text")
+    assert page.is_hidden("section[data-step=capture]")
+    assert page.evaluate("document.getElementById('cam').srcObject") is None  # no camera yet
+    page.screenshot(path=str(ARTIFACTS / "attendance-enrol-consent.png"), full_page=True)
+
+    # "No" explains the PIN path; back, then agree with the keyboard.
+    page.click("#consent-decline")
+    assert "PIN" in page.inner_text("#consent-declined")
+    page.screenshot(path=str(ARTIFACTS / "attendance-enrol-consent-declined.png"))
+    page.click("#consent-reconsider")
+    page.focus("#consent-agree")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#consent-status:not([hidden])")
+    consent = BiometricConsent.objects.get(person=person)
+    assert consent.channel == "self_service" and consent.document == document
+    assert "version" in page.inner_text("#consent-status")
+    page.click("section[data-step=intro] [data-next]")
+    page.wait_for_selector("#done-message:has-text('Your face is enrolled')", timeout=90_000)
+    assert person.face_templates.count() >= 3
+
+    page.goto(live_server.url + reverse("attendance:clock"))
+    wait_until(page, "document.getElementById('guide').textContent === 'Ready'")
+    page.click("#clock-button")
+    page.wait_for_selector("#instruction:not([hidden])", timeout=30_000)
+    assert page.inner_text("#instruction") == "Blink once"
+    page.screenshot(path=str(ARTIFACTS / "attendance-clock-liveness-instruction.png"))
+    assert "Clocked IN at" in wait_for_result(page, "Clocked IN at", timeout=60_000)
+    event = ClockEvent.objects.get()
+    assert event.person == person and event.method == "face_1v1" and event.liveness["passed"]
+
+    # Withdrawing on the enrolment page erases the face data; the event stays, unscored.
+    page.goto(live_server.url + reverse("attendance:enrol"))
+    page.click("#withdraw")
+    page.click("#withdraw-yes")
+    page.wait_for_selector("#consent-notice:has-text('withdrawn')")
+    assert person.face_templates.count() == 0
+    event = ClockEvent.objects.get()
+    assert event.score is None and event.liveness is None and event.redacted_at is not None

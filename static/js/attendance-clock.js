@@ -1,4 +1,10 @@
-/* Personal clock: a signed-in person is verified 1:1 against their own face. */
+/* Personal clock: a signed-in person is verified 1:1 against their own face.
+ *
+ * With liveness on (cfg.liveness) the button asks for a challenge bound to the person, shows
+ * its instruction in big letters, records the burst and sends frames + nonce; a missed
+ * instruction (no_challenge_response) is retried once with a fresh challenge. A failed
+ * liveness check offers the PIN. Attendance.timings holds click-to-answer times.
+ */
 (function () {
   "use strict";
   const A = window.Attendance;
@@ -12,12 +18,15 @@
   const state = document.getElementById("state");
   const pinPanel = document.getElementById("pin-panel");
   const pinForm = document.getElementById("pin-form");
+  const instruction = document.getElementById("instruction");
   const WAIT_FOR_FACE_MS = 8000;
+  const NOT_LIVE = "We could not confirm a live person — please look at the camera and follow the instruction.";
 
   let next = cfg.nextDirection || "in";
   let last = null;
   let stopWatch = null;
   let busy = false;
+  let cameraOk = false;
 
   function label(direction) { return direction === "out" ? "OUT" : "IN"; }
   function render() {
@@ -51,10 +60,18 @@
         ? "You are clocked <strong>IN</strong> since " + A.escapeHtml(b.event.local_time) + "."
         : "You are not clocked in.";
       render();
+      if (b.greeting && A.marks.greeted == null) A.marks.greeted = performance.now();
+    } else if (b.code === "spoof_suspected") {
+      A.show(result, "warn", '<p class="headline">' + A.escapeHtml(NOT_LIVE) + "</p>" +
+        '<p><button type="button" class="secondary" data-open-pin>Use my PIN instead</button></p>');
     } else {
       A.show(result, res.status === 422 ? "warn" : "bad",
         '<p class="headline">' + A.escapeHtml(b.detail || "Something went wrong.") + "</p>");
     }
+  }
+
+  function post(fields) {
+    return A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields));
   }
 
   async function clockWith(fields) {
@@ -62,16 +79,65 @@
     busy = true;
     button.disabled = true;
     try {
-      const res = await A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields));
-      answer(res);
+      answer(await post(fields));
     } finally {
       busy = false;
       button.disabled = false;
     }
   }
 
+  function showInstruction(text) {
+    instruction.textContent = text;
+    instruction.hidden = false;
+    A.show(result, "info", '<p class="headline">' + A.escapeHtml(text) + "</p><p>Look at the camera and do it now.</p>");
+  }
+
+  function hideInstruction() {
+    instruction.hidden = true;
+    instruction.textContent = "";
+  }
+
+  function missedInstruction(res) {
+    const b = res.body || {};
+    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
+  }
+
+  async function clockLive(direction) {
+    // The watcher pauses during the burst: the camera's frames go to the capture only.
+    if (stopWatch) stopWatch();
+    stopWatch = null;
+    busy = true;
+    button.disabled = true;
+    let res;
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        let captured;
+        try {
+          captured = await window.FaceCam.liveCapture(video, { challengeUrl: cfg.challengeUrl, onInstruction: showInstruction });
+        } catch (e) {
+          res = e.status
+            ? { status: e.status, ok: false, body: e.body || {} }
+            : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
+          break;
+        }
+        hideInstruction();
+        A.show(result, "info", "<p>One moment…</p>");
+        res = await post({ frames: captured.frames, nonce: captured.nonce, direction: direction });
+        if (!missedInstruction(res) || attempt === 1) break;
+        A.liveRetries += 1;
+        A.show(result, "info", "<p>Once more, please.</p>");
+      }
+      answer(res);
+    } finally {
+      hideInstruction();
+      busy = false;
+      button.disabled = false;
+      startWatch();
+    }
+  }
+
   async function clockByFace(direction) {
-    if (!stopWatch) {
+    if (!cameraOk) {
       A.show(result, "warn", '<p class="headline">The camera is not available. Use your PIN.</p>');
       return;
     }
@@ -80,14 +146,29 @@
       A.show(result, "warn", '<p class="headline">' + A.escapeHtml(A.firstIssue(last) || "No face seen.") + "</p><p>Please try again.</p>");
       return;
     }
-    const image = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
     const t0 = performance.now();
-    await clockWith({ image: image, direction: direction });
+    if (cfg.liveness) {
+      await clockLive(direction);
+    } else {
+      const image = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 });
+      await clockWith({ image: image, direction: direction });
+    }
     A.timings.push(performance.now() - t0);
   }
 
-  button.addEventListener("click", () => clockByFace(next));
-  other.addEventListener("click", () => clockByFace(next === "in" ? "out" : "in"));
+  function startWatch() {
+    if (stopWatch || !cameraOk) return;
+    stopWatch = window.FaceCam.watch(video, { url: cfg.analyseUrl, intervalMs: 400, onAnalysis: onAnalysis });
+  }
+
+  button.addEventListener("click", () => { if (!busy) clockByFace(next); });
+  other.addEventListener("click", () => { if (!busy) clockByFace(next === "in" ? "out" : "in"); });
+  result.addEventListener("click", (e) => {
+    if (e.target && e.target.closest && e.target.closest("[data-open-pin]")) {
+      pinPanel.open = true;
+      pinForm.pin.focus();
+    }
+  });
   pinForm.addEventListener("submit", (e) => {
     e.preventDefault();
     const pin = pinForm.pin.value;
@@ -99,7 +180,9 @@
     render();
     try {
       await window.FaceCam.start(video);
-      stopWatch = window.FaceCam.watch(video, { url: cfg.analyseUrl, intervalMs: 400, onAnalysis: onAnalysis });
+      cameraOk = true;
+      A.marks.ready = performance.now();
+      startWatch();
       guide.textContent = "Look at the camera";
     } catch (e) {
       guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";

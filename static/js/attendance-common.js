@@ -5,7 +5,10 @@
  *   postWithRetry(url, fields, o)   FaceCam.post, retried on network errors, timeouts and 5xx;
  *                                   safe because the same capture_id is sent every time
  *   show(el, kind, html)            fill a result box (kind: ok | warn | bad | info)
+ *   send(method, url, json)         fetch with CSRF and JSON (DELETE / POST of the privacy actions)
  *   timings                         capture-to-answer times in ms (read by the browser test)
+ *   marks                           {ready, greeted}: camera ready and first greeting (performance.now())
+ *   liveRetries                     automatic retries after a missed liveness instruction
  */
 (function () {
   "use strict";
@@ -83,5 +86,30 @@
     return issue ? issue.message : "";
   }
 
-  window.Attendance = { config, captureId, postWithRetry, show, escapeHtml, sleep, drawBoxes, firstIssue, timings: [] };
+  async function send(method, url, json) {
+    const headers = { "X-CSRFToken": window.FaceCam.csrfToken(), Accept: "application/json" };
+    const init = { method: method, credentials: "same-origin", headers: headers };
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (e) {
+      return { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
+    }
+    let body = {};
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = { code: "bad_response", detail: "The server answered unexpectedly (" + response.status + ")." };
+    }
+    return { status: response.status, ok: response.ok, body: body };
+  }
+
+  window.Attendance = {
+    config, captureId, postWithRetry, send, show, escapeHtml, sleep, drawBoxes, firstIssue,
+    timings: [], marks: {}, liveRetries: 0,
+  };
 })();

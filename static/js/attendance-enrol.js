@@ -1,8 +1,13 @@
-/* Guided enrolment: 4 photos with pose prompts, sent to the biometrics API, job polled.
+/* Guided enrolment: consent, then 4 photos with pose prompts, sent to the biometrics API,
+ * job polled.
  *
  * The page is a list of steps (<section data-step> in the template, STEPS here). A step is
- * {name, enter()}; enter() runs when it is shown and calls go(next) when done, so a new
- * step (e.g. consent before "capture") is one section plus one entry.
+ * {name, enter()}; enter() runs when it is shown and calls go(next) when done.
+ * Consent comes first (GET /api/biometrics/consent/): the current text with "I agree"
+ * (POST of the version shown) and "No, use my PIN instead" (explains the PIN path). When
+ * consent was already given the step is skipped, and "Get ready" shows a line to withdraw it
+ * (DELETE /api/biometrics/consent/, which erases the face data at once). The camera only
+ * starts in the capture step.
  */
 (function () {
   "use strict";
@@ -33,8 +38,32 @@
   let images = [];
   let generation = 0; // bumps on "start again" so an old capture loop stops
 
+  const consentEls = {
+    notice: document.getElementById("consent-notice"),
+    loading: document.getElementById("consent-loading"),
+    form: document.getElementById("consent-form"),
+    title: document.getElementById("consent-title"),
+    version: document.getElementById("consent-version"),
+    text: document.getElementById("consent-text"),
+    agree: document.getElementById("consent-agree"),
+    decline: document.getElementById("consent-decline"),
+    error: document.getElementById("consent-error"),
+    declined: document.getElementById("consent-declined"),
+    declinedTitle: document.getElementById("declined-title"),
+    reconsider: document.getElementById("consent-reconsider"),
+    missing: document.getElementById("consent-missing"),
+    status: document.getElementById("consent-status"),
+    givenText: document.getElementById("consent-given-text"),
+    withdraw: document.getElementById("withdraw"),
+    confirm: document.getElementById("withdraw-confirm"),
+    yes: document.getElementById("withdraw-yes"),
+    no: document.getElementById("withdraw-no"),
+  };
+  let consent = null; // the GET /api/biometrics/consent/ answer
+
   const STEPS = [
-    { name: "intro", enter: () => {} },
+    { name: "consent", enter: enterConsent },
+    { name: "intro", enter: enterIntro },
     { name: "capture", enter: capture },
     { name: "upload", enter: upload },
     { name: "done", enter: () => {} },
@@ -65,6 +94,104 @@
     li.textContent = (sections[step.name] && sections[step.name].dataset.title) || step.name;
     stepList.appendChild(li);
   });
+
+  // ---------------------------------------------------------------- consent
+
+  async function loadConsent() {
+    const res = await A.send("GET", cfg.consentUrl);
+    if (!res.ok) throw new Error((res.body && res.body.detail) || "The consent state could not be read.");
+    consent = res.body;
+    return consent;
+  }
+
+  function renderText(el, text) {
+    // Paragraphs separated by blank lines; text only (never HTML from the server).
+    el.textContent = "";
+    String(text || "").split(/\n\s*\n/).forEach((para) => {
+      const p = document.createElement("p");
+      p.textContent = para.trim();
+      if (p.textContent) el.appendChild(p);
+    });
+  }
+
+  function enterConsent() {
+    consentEls.loading.hidden = true;
+    consentEls.declined.hidden = true;
+    consentEls.error.hidden = true;
+    const current = consent && consent.current;
+    consentEls.missing.hidden = Boolean(current);
+    consentEls.form.hidden = !current;
+    if (!current) return;
+    consentEls.title.textContent = current.title || "Your consent";
+    consentEls.version.textContent = "Consent text, version " + current.version;
+    renderText(consentEls.text, current.text);
+    consentEls.title.focus();
+  }
+
+  function enterIntro() {
+    const given = consent && consent.given;
+    consentEls.status.hidden = !given;
+    consentEls.confirm.hidden = true;
+    if (given) {
+      const when = consent.given_at ? new Date(consent.given_at).toLocaleDateString() : "";
+      consentEls.givenText.textContent = "You agreed to the consent text (version " + consent.version + ")" +
+        (when ? " on " + when : "") + ".";
+    }
+  }
+
+  consentEls.agree.addEventListener("click", async () => {
+    consentEls.agree.disabled = true;
+    const res = await A.send("POST", cfg.consentUrl, { version: consent.current.version });
+    consentEls.agree.disabled = false;
+    if (!res.ok) {
+      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || "Your consent could not be recorded.") + "</p>");
+      return;
+    }
+    consentEls.notice.hidden = true;
+    try {
+      await loadConsent();
+    } catch (e) {
+      consent = { given: true, version: res.body.version, current: consent.current };
+    }
+    go("intro");
+  });
+
+  consentEls.decline.addEventListener("click", () => {
+    consentEls.form.hidden = true;
+    consentEls.declined.hidden = false;
+    consentEls.declinedTitle.focus();
+  });
+
+  consentEls.reconsider.addEventListener("click", () => enterConsent());
+
+  consentEls.withdraw.addEventListener("click", () => {
+    consentEls.confirm.hidden = false;
+    consentEls.yes.focus();
+  });
+  consentEls.no.addEventListener("click", () => {
+    consentEls.confirm.hidden = true;
+    consentEls.withdraw.focus();
+  });
+  consentEls.yes.addEventListener("click", async () => {
+    consentEls.yes.disabled = true;
+    const res = await A.send("DELETE", cfg.consentUrl);
+    consentEls.yes.disabled = false;
+    if (!res.ok) {
+      A.show(consentEls.confirm, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || "That did not work.") + "</p>");
+      return;
+    }
+    const erased = (res.body && res.body.erased && res.body.erased.templates) || 0;
+    A.show(consentEls.notice, "ok", "<p>Your consent is withdrawn and your face data is deleted (" + erased +
+      " templates). You can clock in with your PIN.</p>");
+    try {
+      await loadConsent();
+    } catch (e) {
+      consent = { given: false, current: consent.current };
+    }
+    go("consent");
+  });
+
+  // ---------------------------------------------------------------- capture
 
   function setProgress(n) {
     progress.value = n;
@@ -168,5 +295,15 @@
   document.getElementById("restart-capture").addEventListener("click", () => capture());
   document.getElementById("enrol-again").addEventListener("click", () => go("capture"));
   window.addEventListener("pagehide", () => { generation++; if (stopWatch) stopWatch(); window.FaceCam.stop(video); });
-  go("intro");
+
+  loadConsent()
+    .then((c) => go(c.given ? "intro" : "consent"))
+    .catch((e) => {
+      sections.consent.hidden = false;
+      consentEls.loading.hidden = true;
+      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml(e.message) + " Please reload the page.</p>");
+      consentEls.form.hidden = false;
+      consentEls.agree.hidden = true;
+      consentEls.decline.hidden = true;
+    });
 })();

@@ -1,9 +1,13 @@
 /* Kiosk: identify whoever looks at the camera and clock them IN or OUT.
  *
  * Loop: FaceCam.watch analyses small frames (guidance + face box); on a good frame the
- * watcher stops, one full frame goes to the clock API with a fresh capture id, the answer
- * is shown, and watching resumes. One canvas, one watcher and one clock timer for the life
- * of the page, so it runs for hours without a reload.
+ * watcher stops and, with liveness on (cfg.liveness, the default), the page asks for a
+ * challenge, shows its instruction in big letters ("Blink once"), records the burst the
+ * server asks for and sends frames + nonce with a fresh capture id; the answer is shown and
+ * watching resumes. When the instruction was not seen (no_challenge_response) it tries once
+ * more with a fresh challenge. A kiosk with liveness turned off sends one full frame.
+ * One canvas, one watcher and one clock timer for the life of the page, so it runs for hours
+ * without a reload. Times are kept in Attendance.marks / Attendance.timings for the tests.
  */
 (function () {
   "use strict";
@@ -17,6 +21,8 @@
   const pinForm = document.getElementById("pin-form");
   const dirButtons = Array.from(document.querySelectorAll("button.dir"));
   const nowEl = document.getElementById("now");
+  const instruction = document.getElementById("instruction");
+  const NOT_LIVE = "We could not confirm a live person — please look at the camera and follow the instruction.";
 
   // After an answer: show it this long before the next capture, and capture the same
   // standing person again only after REPEAT_MS (the server debounces anyway).
@@ -50,10 +56,21 @@
     }
   }
 
-  function showAnswer(kind, html) {
+  function showAnswer(kind, html, visibleMs) {
     A.show(result, kind, html);
     if (hideTimer) clearTimeout(hideTimer);
-    hideTimer = setTimeout(() => { result.hidden = true; }, RESULT_VISIBLE_MS);
+    hideTimer = setTimeout(() => { result.hidden = true; }, visibleMs || RESULT_VISIBLE_MS);
+  }
+
+  function showInstruction(text) {
+    instruction.textContent = text;
+    instruction.hidden = false;
+    guide.textContent = "Look at the camera and do it now";
+  }
+
+  function hideInstruction() {
+    instruction.hidden = true;
+    instruction.textContent = "";
   }
 
   function describe(res) {
@@ -68,6 +85,22 @@
           (b.event.pin_fallback ? '<p class="small">Your manager will check this PIN entry.</p>' : ""),
       };
     }
+    if (b.code === "spoof_suspected") {
+      return {
+        kind: "warn",
+        ms: RESULT_VISIBLE_MS * 2,
+        html: '<p class="headline">' + A.escapeHtml(NOT_LIVE) + "</p>" +
+          '<p><button type="button" class="secondary" data-open-pin>Use employee number and PIN instead <kbd>P</kbd></button></p>',
+      };
+    }
+    if (b.code === "locked_out" || b.code === "face_login_disabled") {
+      return {
+        kind: "bad",
+        ms: RESULT_VISIBLE_MS * 2,
+        html: '<p class="headline">' + A.escapeHtml(b.detail || "Face check paused.") + "</p>" +
+          '<p><button type="button" class="secondary" data-open-pin>Use employee number and PIN <kbd>P</kbd></button></p>',
+      };
+    }
     if (b.code === "not_recognised") {
       return { kind: "bad", html: '<p class="headline">Not recognised</p><p>Please try again, or use your employee number and PIN.</p>' };
     }
@@ -80,28 +113,72 @@
     return { kind: res.status === 422 ? "warn" : "bad", html: '<p class="headline">' + A.escapeHtml(b.detail || "Something went wrong.") + "</p>" };
   }
 
+  function send(fields) {
+    // One capture id per attempt: a network retry resends the same frames, nonce and id,
+    // and the server answers it once.
+    return A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields), {
+      onRetry: () => { guide.textContent = "Connection problem, retrying…"; },
+    });
+  }
+
+  function finish(res, t0) {
+    hideInstruction();
+    const answer = describe(res);
+    showAnswer(answer.kind, answer.html, answer.ms);
+    guide.textContent = res.ok ? "Done" : "Look at the camera";
+    A.timings.push(performance.now() - t0);
+    if (res.ok && res.body && res.body.greeting && A.marks.greeted == null) A.marks.greeted = performance.now();
+    if (res.ok) setOverride("");
+    lastAnswerAt = Date.now();
+    faceLeft = false;
+    busy = false;
+    if (res.status === 401) return res; // unpaired: stop; the message says what to do
+    if (cameraOk) startWatching();
+    return res;
+  }
+
   async function clock(fields, t0) {
     busy = true;
     stopWatching();
     t0 = t0 || performance.now();
     guide.textContent = "One moment…";
-    const res = await A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields), {
-      onRetry: () => { guide.textContent = "Connection problem, retrying…"; },
-    });
-    const answer = describe(res);
-    showAnswer(answer.kind, answer.html);
-    guide.textContent = res.ok ? "Done" : "Look at the camera";
-    A.timings.push(performance.now() - t0);
-    if (res.ok) setOverride("");
-    lastAnswerAt = Date.now();
-    faceLeft = false;
-    busy = false;
-    if (res.status === 401) return; // unpaired: stop; the message says what to do
-    if (cameraOk) startWatching();
-    return res;
+    return finish(await send(fields), t0);
+  }
+
+  function missedInstruction(res) {
+    const b = res.body || {};
+    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
+  }
+
+  async function captureLive() {
+    // Challenge-to-answer: from asking for the challenge until the answer is on screen.
+    const t0 = performance.now();
+    busy = true;
+    stopWatching();
+    A.drawBoxes(overlay, video, null);
+    let res;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let captured;
+      try {
+        captured = await window.FaceCam.liveCapture(video, { challengeUrl: cfg.challengeUrl, onInstruction: showInstruction });
+      } catch (e) {
+        res = e.status
+          ? { status: e.status, ok: false, body: e.body || {} }
+          : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
+        break;
+      }
+      hideInstruction();
+      guide.textContent = "One moment…";
+      res = await send({ frames: captured.frames, nonce: captured.nonce, direction: override || undefined });
+      if (!missedInstruction(res) || attempt === 1) break;
+      A.liveRetries += 1;
+      guide.textContent = "Once more, please";
+    }
+    return finish(res, t0);
   }
 
   async function captureFace() {
+    if (cfg.liveness) return captureLive();
     // Capture-to-answer starts at the frame grab and ends when the answer is on screen.
     const t0 = performance.now();
     busy = true;
@@ -168,6 +245,9 @@
   });
 
   dirButtons.forEach((b) => b.addEventListener("click", () => setOverride(b.dataset.direction)));
+  result.addEventListener("click", (e) => {
+    if (e.target && e.target.closest && e.target.closest("[data-open-pin]")) openPin(true);
+  });
 
   document.addEventListener("keydown", (e) => {
     const typing = e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA");
@@ -184,6 +264,7 @@
     try {
       await window.FaceCam.start(video);
       cameraOk = true;
+      A.marks.ready = performance.now();
       guide.textContent = "Look at the camera";
       startWatching();
     } catch (e) {
