@@ -314,7 +314,7 @@ class Command(BaseCommand):
     def _holidays(self) -> set[date]:
         out = set()
         for _ in range(2):
-            if len(self.days) < 20 or self.rng.random() < 0.5:
+            if len(self.days) < 90 or self.rng.random() < 0.5:  # holidays only in long ranges
                 continue
             first = self.rng.randrange(len(self.days) - 10)
             out.update(self.days[first : first + self.rng.choice((5, 7, 10))])
