@@ -325,8 +325,11 @@ def test_admin_deletes_templates_and_sees_counts_never_embeddings(client, enroll
 def test_admin_enrols_a_person_from_uploaded_photos(
     client, people, django_capture_on_commit_callbacks
 ):
+    from biometrics import privacy
+
     client.force_login(people["admin"])
     person = people["employee"]
+    privacy.give_consent(person=person, channel="paper", recorded_by=people["admin"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             "/admin/biometrics/enrolmentjob/add/",
