@@ -106,6 +106,8 @@
     // The watcher pauses during the burst: the camera's frames go to the capture only.
     if (stopWatch) stopWatch();
     stopWatch = null;
+    A.drawBoxes(overlay, video, null);
+    guide.textContent = "Look at the camera";
     busy = true;
     button.disabled = true;
     let res;
