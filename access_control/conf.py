@@ -18,6 +18,8 @@ DEFAULTS = {
     # Longest pass a sponsor or guard may issue.
     "ACCESS_VISITOR_PASS_MAX_HOURS": 24,
     "ACCESS_CONTRACTOR_PASS_MAX_DAYS": 92,
+    # The access log keeps names this long, then events are pseudonymised (privacy policy).
+    "ACCESS_EVENT_RETENTION_DAYS": 365,
 }
 
 

@@ -327,6 +327,13 @@ class AccessEventQuerySet(models.QuerySet):
     def _raw_delete(self, using):
         raise AppendOnlyError("access events cannot be deleted")
 
+    def pseudonymise(self, *, pseudonym: str) -> int:
+        """The one permitted change: replace the person with a pseudonym and drop the scores.
+        (Retention; the PostgreSQL trigger allows exactly this and nothing else.)"""
+        return super().update(
+            person=None, pseudonym=pseudonym, score=None, threshold=None, client_request_id=""
+        )
+
 
 class AccessEvent(models.Model):
     """One decision at one door. Append-only (ORM, admin and, on PostgreSQL, a trigger)."""
@@ -361,6 +368,8 @@ class AccessEvent(models.Model):
     # "challenges", "ms"}, or {"checked": False, "reason": "disabled_for_device" | ...} when the
     # door took a single image. Null when no face was looked at (door off, unknown badge).
     liveness = models.JSONField(null=True, blank=True)
+    # Set by retention instead of the person: a keyed hash, stable per person, not reversible.
+    pseudonym = models.CharField(max_length=24, blank=True)
 
     objects = AccessEventQuerySet.as_manager()
 
