@@ -378,6 +378,8 @@ class AccessEvent(models.Model):
         indexes = [
             models.Index(fields=["access_point", "created_at"]),
             models.Index(fields=["person", "created_at"]),
+            # Managers' dashboards filter by their areas over a date range.
+            models.Index(fields=["area", "created_at"]),
         ]
 
     def __str__(self) -> str:
