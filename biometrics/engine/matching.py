@@ -26,6 +26,9 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 COHORT_K = 3
 COHORT_ALPHA = 0.5
 COHORT_MIN_PEOPLE = 8
+# Bound the bonus for an unusually empty neighbourhood (0.1th percentile on the development
+# set is -0.036): a gallery of non-face or odd vectors must not lift every score.
+COHORT_MIN_DEVIATION = -0.03
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,8 @@ def top_scores(
     order = np.argsort(-vals, axis=1)
     part = np.take_along_axis(part, order, axis=1)
     vals = np.take_along_axis(vals, order, axis=1)
-    cohort = vals[:, 1:].mean(axis=1)
-    return part[:, 0], vals[:, 0] - COHORT_ALPHA * (cohort - expected)
+    deviation = np.maximum(vals[:, 1:].mean(axis=1) - expected, COHORT_MIN_DEVIATION)
+    return part[:, 0], vals[:, 0] - COHORT_ALPHA * deviation
 
 
 class Gallery:

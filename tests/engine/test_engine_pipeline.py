@@ -69,6 +69,25 @@ def test_gallery_search(enrolled):
     assert stranger.score < stranger.threshold
 
 
+def test_gallery_search_with_cohort_normalisation():
+    # >= COHORT_MIN_PEOPLE owners: the score is the cohort-normalised top score.
+    people = [f"deepface_{i:02d}" for i in range(1, 11)]
+    matrix = np.stack(
+        [extract(_bytes(f"{p}/1.jpg"), check_quality=False, mirror=False).embedding for p in people]
+    )
+    gallery = Gallery(people, matrix)
+    assert gallery.normalised and gallery.n_people == 10
+    hit = gallery.search(extract(_bytes("deepface_04/2.jpg"), check_quality=False))
+    assert hit.owner == "deepface_04" and hit.score >= hit.threshold
+    stranger = gallery.search(extract(_bytes("deepface_12/1.jpg"), check_quality=False))
+    assert stranger.owner is None and not stranger.match
+    # Random vectors as other owners must not inflate a stranger's score into a match.
+    rng = np.random.default_rng(0)
+    decoys = rng.standard_normal((20, 128)).astype(np.float32)
+    odd = Gallery(["deepface_04", *range(20)], np.vstack([matrix[3], decoys]))
+    assert odd.search(extract(_bytes("deepface_12/1.jpg"), check_quality=False)).owner is None
+
+
 def test_no_face():
     with pytest.raises(NoFace) as exc:
         extract(_bytes("_no_face/02.jpg"))
