@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker beat test lint format clean deploy-check
+.PHONY: install run worker beat test lint format clean deploy-check load-smoke fuzz-smoke
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ deploy-check: install
 
 test: install lint deploy-check
 	$(BIN)/python -m pytest
+
+# Need PostgreSQL and Redis on 127.0.0.1 (CI's second pass). They start gunicorn and a Celery
+# worker of their own, on their own database and Redis db number (benchmarks/, docs/scaling.md).
+# load-smoke stops Redis for 3 s: run it last, when nothing else uses that Redis.
+fuzz-smoke: install
+	$(BIN)/python benchmarks/fuzz.py --examples 15
+
+load-smoke: install
+	$(BIN)/python benchmarks/load.py --smoke
 
 format: install
 	$(BIN)/ruff check --fix .

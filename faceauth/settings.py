@@ -230,6 +230,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On Redis a task whose worker was killed (-9, OOM) stays unacknowledged until this many seconds
+# pass, then a worker's sweep (every 10 s x throttle) puts it back on the queue (kombu's
+# defaults: 1 h, 10). Keep the timeout above the longest task. benchmarks/load.py lowers both.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
 CELERY_BEAT_SCHEDULE: dict = {
     "faceauth-heartbeat": {"task": "faceauth.ping", "schedule": timedelta(minutes=5)},
     "faceauth-retention": {"task": "faceauth.run_retention", "schedule": timedelta(days=1)},
