@@ -1,17 +1,24 @@
 """1:N search latency over random unit templates (Gallery.search, median ms).
 
 Usage: python benchmarks/search.py [--json OUT] [--sizes 10000 100000 1000000]
+
+BLAS runs single-threaded, as in a deployed web worker (set OPENBLAS_NUM_THREADS=1 there too):
+a mat-vec is memory-bound, and on a busy 2-core machine OpenBLAS threads waiting for a core
+made a 100k search ~8 ms instead of ~1 ms. Pass OPENBLAS_NUM_THREADS=N to override.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -53,7 +53,8 @@ def _run_hog(rgb: np.ndarray, scale: float, upsample: int) -> list[FaceBox]:
     if scale != 1.0:
         h, w = rgb.shape[:2]
         img = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    rects, scores, _ = models.detector().run(img, upsample, 0.0)
+    with models.hog_lock:  # dlib's object_detector loads the image pyramid into itself
+        rects, scores, _ = models.detector().run(img, upsample, 0.0)
     inv = 1.0 / scale
     return [
         FaceBox(
@@ -76,7 +77,9 @@ def _run_cnn(rgb: np.ndarray) -> list[FaceBox]:
     upsample = 1 if max(img.shape[:2]) <= CNN_MAX_SIDE // 2 + 10 else 0  # MMOD floor ~80 px
     inv = 1.0 / scale
     out = []
-    for d in models.cnn_detector()(img, upsample):
+    with models.cnn_lock:
+        found = models.cnn_detector()(img, upsample)
+    for d in found:
         if d.confidence < CNN_MIN_CONFIDENCE:
             continue
         r = d.rect

@@ -21,6 +21,12 @@ CNN_DETECTOR = "mmod_human_face_detector.dat"
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
+# Not thread-safe in dlib: DNN forward passes (ResNet encoder, MMOD detector) keep activations
+# in the network, and the HOG detector keeps its feature pyramid in itself (a crash with
+# concurrent calls). The shape predictor is read-only and needs no lock.
+encoder_lock = threading.Lock()
+cnn_lock = threading.Lock()
+hog_lock = threading.Lock()
 
 
 @cache

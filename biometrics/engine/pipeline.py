@@ -61,7 +61,10 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _descriptor(chip: np.ndarray, jitters: int = 0) -> np.ndarray:
-    return _normalise(np.array(models.face_encoder().compute_face_descriptor(chip, jitters)))
+    # dlib's DNN keeps its activations inside the network object: one forward pass at a time.
+    with models.encoder_lock:
+        raw = models.face_encoder().compute_face_descriptor(chip, jitters)
+    return _normalise(np.array(raw))
 
 
 def face_chip(rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:

@@ -141,3 +141,15 @@ def test_model_versions():
     for key in ("landmarks", "encoder"):
         assert v[key]["file"].endswith(".dat") and len(v[key]["sha256"]) == 12
         assert v[key]["bytes"] > 1_000_000
+
+
+def test_concurrent_extract_matches_sequential():
+    # dlib's HOG detector and DNNs are not thread-safe; the engine serialises them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = [_bytes(f"deepface_0{i}/1.jpg") for i in (4, 5, 6)]
+    expected = [extract(d, check_quality=False).embedding for d in data]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda d: extract(d, check_quality=False).embedding, data * 2))
+    for i, emb in enumerate(got):
+        np.testing.assert_allclose(emb, expected[i % 3], atol=1e-6)
