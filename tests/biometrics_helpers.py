@@ -3,6 +3,7 @@
 from .conftest import SHARED
 
 FACES = SHARED / "faces"
+VIDEO = SHARED / "video"
 
 
 def photo(relative: str) -> bytes:
@@ -28,3 +29,35 @@ def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def burst(clip: str, *, start_s: float = 0.0, seconds: float = 3.0) -> list[bytes]:
+    """JPEG frames as a capture page sends them (downscaled, JPEG), from a clip's timeline."""
+    import cv2
+
+    from biometrics.engine import liveness as engine_liveness
+
+    frames, _ = engine_liveness.read_clip(VIDEO / clip, start_s=start_s, seconds=seconds)
+    out = []
+    for rgb in frames:
+        small = engine_liveness.browser_frame(rgb)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+        assert ok
+        out.append(buf.tobytes())
+    return out
+
+
+def clip_frames(name: str, count: int) -> list[bytes]:
+    """``count`` full-size JPEG frames spread over the clip (enrolment material)."""
+    import cv2
+
+    video = cv2.VideoCapture(str(VIDEO / name))
+    total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
+    frames = []
+    for i in range(count):
+        video.set(cv2.CAP_PROP_POS_FRAMES, int((i + 0.5) * total / count))
+        ok, frame = video.read()
+        assert ok
+        frames.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+    video.release()
+    return frames

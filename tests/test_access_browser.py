@@ -1,6 +1,5 @@
 """The guard console and the door page in real headless Chromium."""
 
-import cv2
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -8,7 +7,7 @@ from playwright.sync_api import expect
 from access_control import services
 from access_control.models import AccessPoint, AccessRule, Alert, Area, SecurityLevel
 
-from .biometrics_helpers import enrol_now
+from .biometrics_helpers import clip_frames, enrol_now
 from .conftest import ARTIFACTS, SHARED
 
 pytestmark = [
@@ -119,19 +118,6 @@ def test_guard_console_shows_new_events_live_and_acknowledges_alerts(
     page.select_option("select[name=decision]", "denied")
     expect(page.locator("#log-body tr")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "access-console-acknowledged.png"), full_page=True)
-
-
-def clip_frames(name: str, count: int) -> list[bytes]:
-    video = cv2.VideoCapture(str(SHARED / "video" / name))
-    total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
-    frames = []
-    for i in range(count):
-        video.set(cv2.CAP_PROP_POS_FRAMES, int((i + 0.5) * total / count))
-        ok, frame = video.read()
-        assert ok
-        frames.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
-    video.release()
-    return frames
 
 
 def open_door(context, live_server, point):

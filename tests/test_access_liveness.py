@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import cv2
 import pytest
 from django.utils import timezone
 
@@ -16,10 +15,9 @@ from access_control.models import (
     Badge,
     SecurityLevel,
 )
-from biometrics.engine import liveness as engine_liveness
 from biometrics.models import LivenessChallenge
 
-from .biometrics_helpers import enrol_now, upload
+from .biometrics_helpers import burst, enrol_now, upload
 from .conftest import SHARED
 
 VIDEO = SHARED / "video"
@@ -28,18 +26,6 @@ CHALLENGE_URL = "/api/access/challenge/"
 LIVE_PERSON_TEXT = (
     "We could not confirm a live person. Please look at the camera and follow the instruction."
 )
-
-
-def burst(clip: str, *, start_s: float = 0.0, seconds: float = 3.0) -> list[bytes]:
-    """JPEG frames as the door page sends them, from a clip's real timeline."""
-    frames, _ = engine_liveness.read_clip(VIDEO / clip, start_s=start_s, seconds=seconds)
-    out = []
-    for rgb in frames:
-        small = engine_liveness.browser_frame(rgb)
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
-        assert ok
-        out.append(buf.tobytes())
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from django.urls import reverse
 from access_control.models import AccessEvent, AccessPoint, AccessRule, Alert, Area
 from biometrics.models import LivenessChallenge
 
-from .biometrics_helpers import enrol_now
+from .biometrics_helpers import burst, enrol_now
 from .conftest import ARTIFACTS, SHARED
-from .test_access_liveness import LIVE_PERSON_TEXT, burst
+from .test_access_liveness import LIVE_PERSON_TEXT
 
 pytestmark = [
     pytest.mark.browser,

@@ -3,13 +3,12 @@
 import statistics
 import time
 
-import cv2
 import pytest
 from django.urls import reverse
 
 from attendance.models import ClockEvent, SessionStatus, WorkSession
 
-from .biometrics_helpers import enrol_now
+from .biometrics_helpers import clip_frames, enrol_now
 from .conftest import ARTIFACTS, SHARED
 
 pytestmark = [
@@ -29,20 +28,6 @@ def _settings(settings, monkeypatch):
     settings.FACEAUTH_LIVENESS_ENABLED = False
     # A fresh gallery per test: flushed databases restart the gallery version at 1.
     monkeypatch.setattr(services, "gallery_cache", services._GalleryCache())
-
-
-def clip_frames(name: str, count: int) -> list[bytes]:
-    """``count`` JPEG frames spread over the clip."""
-    video = cv2.VideoCapture(str(SHARED / "video" / name))
-    total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
-    frames = []
-    for i in range(count):
-        video.set(cv2.CAP_PROP_POS_FRAMES, int((i + 0.5) * total / count))
-        ok, frame = video.read()
-        assert ok
-        frames.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
-    video.release()
-    return frames
 
 
 @pytest.fixture

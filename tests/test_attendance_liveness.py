@@ -17,8 +17,7 @@ from attendance import services
 from attendance.models import Capture, ClockEvent, Correction, Method, WorkSession
 from biometrics.models import LivenessChallenge
 
-from .biometrics_helpers import enrol_now, upload
-from .test_liveness_api import VIDEO, burst
+from .biometrics_helpers import VIDEO, burst, enrol_now, upload
 
 CLOCK = "/api/attendance/clock/"
 CHALLENGE = "/api/biometrics/challenge/"

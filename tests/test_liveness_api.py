@@ -2,30 +2,17 @@
 
 from datetime import timedelta
 
-import cv2
 import pytest
 from django.utils import timezone
 
-from biometrics.engine import liveness as engine_liveness
 from biometrics.models import FaceLockout, LivenessChallenge
 
-from .biometrics_helpers import enrol_now, upload
+from .biometrics_helpers import burst, enrol_now, upload
 from .conftest import SHARED
 
 VIDEO = SHARED / "video"
 CHALLENGE_URL = "/api/biometrics/challenge/"
 IDENTIFY_URL = "/api/biometrics/identify/"
-
-
-def burst(clip: str, *, start_s: float = 0.0, seconds: float = 3.0) -> list[bytes]:
-    """JPEG frames as the capture page sends them, from a clip's real timeline."""
-    frames, _ = engine_liveness.read_clip(VIDEO / clip, start_s=start_s, seconds=seconds)
-    out = []
-    for rgb in frames:
-        small = engine_liveness.browser_frame(rgb)
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
-        out.append(buf.tobytes())
-    return out
 
 
 @pytest.fixture(scope="module")
