@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Device, Role
 from accounts.permissions import DOOR
+from accounts.throttles import FACE_THROTTLES
 from biometrics.errors import MissingImage
 
 from . import selectors, services
@@ -118,6 +119,7 @@ class ChallengeView(APIView):
     this door's device, single use, and expires within FACEAUTH_CHALLENGE_TTL_SECONDS."""
 
     allowed_roles = (DOOR,)
+    throttle_classes = FACE_THROTTLES
 
     @extend_schema(request=None, responses={201: ChallengeResponse})
     def post(self, request):
@@ -145,6 +147,7 @@ class CheckView(APIView):
     code and no event."""
 
     allowed_roles = (DOOR,)
+    throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": CheckRequest}, responses=CheckResponse)

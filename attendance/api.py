@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Device
 from accounts.permissions import ALL_PEOPLE, KIOSK
+from accounts.throttles import FACE_THROTTLES
 from faceauth.api import DomainError
 
 from . import selectors, services
@@ -113,6 +114,7 @@ class ClockView(APIView):
     expired nonce or a single image where liveness is required 400; no event is recorded."""
 
     allowed_roles = ALL_PEOPLE + (KIOSK,)
+    throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(

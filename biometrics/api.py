@@ -9,12 +9,12 @@ from rest_framework.views import APIView
 
 from accounts.models import Device, Role
 from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
+from accounts.throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
 from faceauth.api import DomainError
 
 from . import privacy, selectors, services
 from .errors import MissingImage
 from .models import EnrolmentJob, PolicyDocument
-from .throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
 
 DEVICES = (KIOSK, DOOR)
 

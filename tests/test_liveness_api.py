@@ -198,3 +198,11 @@ def test_biometric_endpoints_are_rate_limited_per_device(kiosk_client, settings)
     statuses = [kiosk_client.post(CHALLENGE_URL).status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
     assert kiosk_client.post(IDENTIFY_URL, {}).json()["code"] == "throttled"
+
+
+def test_clock_and_door_endpoints_share_the_rate_limits(client, kiosk, door_device, settings):
+    settings.FACEAUTH_THROTTLE_RATES = {"face_device": "2/min", "face_ip": "100/min"}
+    for url, device in (("/api/attendance/clock/", kiosk), ("/api/access/check/", door_device)):
+        auth = {"HTTP_AUTHORIZATION": f"Device {device.token}"}
+        statuses = [client.post(url, {}, **auth).status_code for _ in range(3)]
+        assert statuses[-1] == 429 and 429 not in statuses[:2], (url, statuses)

@@ -1,9 +1,12 @@
-"""Rate limits on every biometric endpoint (DRF throttling), per device and per IP."""
+"""Rate limits on every biometric endpoint (DRF throttling), per device and per IP.
+
+In accounts because every app that takes a face (biometrics, attendance, access control)
+throttles the same way, keyed by the device or person that accounts defines."""
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import Device
+from .models import Device
 
 
 class _FaceThrottle(SimpleRateThrottle):
