@@ -46,7 +46,7 @@ test: install lint deploy-check
 # worker of their own, on their own database and Redis db number (benchmarks/, docs/scaling.md).
 # load-smoke stops Redis for 3 s: run it last, when nothing else uses that Redis.
 fuzz-smoke: install
-	$(BIN)/python benchmarks/fuzz.py --examples 15
+	$(BIN)/python benchmarks/fuzz.py --examples 5
 
 load-smoke: install
 	$(BIN)/python benchmarks/load.py --smoke

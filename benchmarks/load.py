@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import random
 import re
@@ -218,6 +219,7 @@ def setup_django(stack: Stack) -> None:
     import django
 
     django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
 
 
 def db_call(fn, attempts: int = 30):
@@ -264,12 +266,31 @@ def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
     started = time.monotonic()
     if jobs:
         log(f"enrolling {len(jobs)} people through the Celery worker")
+    # Jobs of an earlier, interrupted run too.
+    jobs += list(
+        EnrolmentJob.objects.filter(status=EnrolmentJob.Status.PENDING)
+        .exclude(pk__in=jobs)
+        .values_list("pk", flat=True)
+    )
+    last_change, last_pending = time.monotonic(), None
     while jobs and time.monotonic() - started < timeout:
         pending = EnrolmentJob.objects.filter(
             pk__in=jobs, status__in=[EnrolmentJob.Status.PENDING, EnrolmentJob.Status.RUNNING]
-        ).count()
-        if pending == 0:
+        )
+        n = pending.count()
+        if n == 0:
             break
+        if n != last_pending:
+            last_change, last_pending = time.monotonic(), n
+        elif time.monotonic() - last_change > 30:
+            # Queued messages are gone if somebody restarted this shared, non-persistent
+            # Redis: publish the jobs again (the task skips samples already embedded).
+            from biometrics.tasks import process_enrolment
+
+            log(f"{n} enrolment jobs made no progress for 30 s: publishing them again")
+            for pk in pending.values_list("pk", flat=True):
+                process_enrolment.delay(str(pk))
+            last_change = time.monotonic()
         time.sleep(1)
     failed = EnrolmentJob.objects.filter(pk__in=jobs, status=EnrolmentJob.Status.FAILED).count()
     pending = EnrolmentJob.objects.filter(

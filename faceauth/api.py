@@ -1,5 +1,6 @@
 """One place that turns domain errors into JSON API responses."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,30 @@ def error_response(code: str, message: str, status_code: int, **extra: Any) -> R
     return Response({"code": code, "detail": message, **extra}, status=status_code)
 
 
+def _is_outage(exc: Exception) -> bool:
+    """PostgreSQL or Redis (cache, broker) did not answer: retryable, not a bug."""
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(
+        exc,
+        (OperationalError, InterfaceError, BrokerError, RedisConnectionError, RedisTimeoutError),
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if _is_outage(exc):
+        # A JSON 503 the kiosk can act on (retry with the same capture id), not an HTML 500.
+        logging.getLogger("faceauth.api").error(
+            "backing service unavailable", exc_info=exc, extra={"error": type(exc).__name__}
+        )
+        response = error_response(
+            "service_unavailable", "A backing service is unavailable; retry shortly.", 503
+        )
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, DomainError):
         extra = {"reason": exc.reason} if getattr(exc, "reason", None) else {}
         return error_response(exc.code, exc.message, exc.status_code, **extra)
