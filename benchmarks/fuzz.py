@@ -74,6 +74,7 @@ def run_schemathesis(schema: Path, base: str, headers: list[str], examples: int,
         "--seed", str(seed), "--workers", str(workers), "--no-color",
         "--report", "ndjson", "--report-ndjson-path", str(report),
         "--request-timeout", "30", "--suppress-health-check", "all",
+        "--generation-database", "none",
     ]  # fmt: skip
     for h in headers:
         cmd += ["-H", h]
