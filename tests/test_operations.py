@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+import uuid
 
 import numpy as np
 import pytest
@@ -270,6 +271,13 @@ def test_no_image_embedding_or_ciphertext_reaches_the_logs_and_decisions_are_com
         assert answer.status_code == 200, answer.content
     with pytest.raises(BiometricError):
         services.verify_person(person=person, image=photo("_no_face/01.jpg"))
+    # ... and a clock-in at the kiosk: the whole enrol + clock-in run is in the captured log.
+    clock = client.post(
+        "/api/attendance/clock/",
+        {"image": upload("c.jpg", photo("deepface_03/5.jpg")), "capture_id": str(uuid.uuid4())},
+        **auth,
+    )
+    assert clock.status_code in (200, 201), clock.content
 
     raw = json_log.getvalue()
     lines = lines_of(json_log)
@@ -284,13 +292,14 @@ def test_no_image_embedding_or_ciphertext_reaches_the_logs_and_decisions_are_com
     decisions = [e for e in lines if e["logger"] == "faceauth.decisions"]
     verify = [e for e in decisions if e["message"] == "verify"]
     identify = [e for e in decisions if e["message"] == "identify"]
-    assert len(verify) == 2 and len(identify) == 2
+    assert len(verify) == 2 and len(identify) == 3  # the third is the kiosk clock-in
     for entry in verify + identify:
         assert {"person", "score", "threshold", "model", "match"} <= set(entry), entry
         assert isinstance(entry["score"], float) and entry["model"]
     assert [e["match"] for e in verify] == [True, False]
     assert identify[0]["person"] == person.pk and identify[0]["request_id"] == "req-door-1"
     assert identify[1]["person"] is None
+    assert identify[2]["person"] == person.pk
     assert any(e["message"] == "enrolment finished" for e in decisions)
 
 
