@@ -2,8 +2,9 @@
 
 Pipeline: decode_image -> detect_faces (dlib HOG) -> 5-point landmarks -> assess_quality ->
 aligned 150x150 chip -> dlib ResNet 128-d descriptor (optionally averaged with its mirror) ->
-L2-normalised embedding. Scores are cosine similarities: higher = more alike, and a
-comparison matches when ``score >= threshold`` (thresholds from calibration.json).
+L2-normalised embedding. Scores: higher = more alike, and a comparison matches when
+``score >= threshold`` (thresholds from calibration.json). ``verify`` against one template
+returns an AS-normalised cosine (cohort.py), otherwise scores are cosine similarities.
 """
 
 from .detection import FaceBox, detect_faces, landmarks5, landmarks68

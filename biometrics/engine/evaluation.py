@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cohort as co
 from .detection import detect_faces, landmarks5, shape_points
 from .errors import EngineError
 from .imaging import decode_image
@@ -141,24 +142,69 @@ def fnmr_at_fmr(genuine: np.ndarray, impostor: np.ndarray, fmr: float) -> tuple[
     return float(np.mean(genuine < thr)), thr
 
 
-def pair_scores(emb: np.ndarray, ok: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All genuine and impostor image-pair scores; a failed image scores -1 against anything."""
+FAILED = -1e3  # score of a failed image against anything (below every threshold)
+
+
+@dataclass
+class Cohort:
+    """The AS-norm cohort with the identity of each row, for leave-identity-out evaluation."""
+
+    vectors: np.ndarray  # (C, 128) unit rows
+    identities: list[str]
+    top_k: int = co.COHORT_TOP_K
+
+    def ids(self, lab: np.ndarray) -> np.ndarray:
+        """Cohort row of each label's identity, -1 if the identity is not in the cohort."""
+        index = {name: j for j, name in enumerate(self.identities)}
+        return np.array([index.get(name, -1) for name in lab], dtype=np.int64)
+
+
+def score_matrix(emb: np.ndarray, ok: np.ndarray, lab: np.ndarray, cohort: Cohort | None = None):
+    """All-vs-all scores: cosine, or AS-normalised with the cohort members of both compared
+    identities left out of both sides' statistics (no leakage when the cohort was drawn from
+    the evaluated folder); a failed image scores ``FAILED`` against anything."""
     e = np.where(ok[:, None], emb, 0).astype(np.float32)
     s = e @ e.T
-    s[~ok, :] = -1.0
-    s[:, ~ok] = -1.0
-    iu = np.triu_indices(len(e), 1)
+    if cohort is not None:
+        cid = cohort.ids(lab)
+        m, sd = co.LeaveOut(e @ cohort.vectors.T, cid, cohort.top_k).stats(cid)
+        s = co.snorm(s, m, sd, m.T, sd.T).astype(np.float32)
+    s[~ok, :] = FAILED
+    s[:, ~ok] = FAILED
+    return s
+
+
+def pair_scores(
+    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray, cohort: Cohort | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All genuine and impostor image-pair scores (see ``score_matrix``)."""
+    return split_pairs(score_matrix(emb, ok, lab, cohort), lab)
+
+
+def split_pairs(s: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Genuine and impostor scores of the upper triangle of an all-vs-all score matrix."""
+    iu = np.triu_indices(len(s), 1)
     same = (lab[:, None] == lab[None, :])[iu]
     flat = s[iu]
     return flat[same], flat[~same]
 
 
 def template_scores(
-    emb: np.ndarray, ok: np.ndarray, lab: np.ndarray, n_templates: int = 3, min_images: int = 4
+    emb: np.ndarray,
+    ok: np.ndarray,
+    lab: np.ndarray,
+    n_templates: int = 3,
+    min_images: int = 4,
+    cohort: Cohort | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Enrol the first ``n_templates`` images of each identity with >= ``min_images``; probe with
-    the rest (genuine) and with every image of the other identities (impostor)."""
+    the rest (genuine) and with every image of the other identities (impostor). With a
+    ``cohort`` the scores are AS-normalised (leave-identity-out, see ``score_matrix``)."""
     from .matching import person_template
+
+    if cohort is not None:
+        cid = cohort.ids(lab)
+        probes = co.LeaveOut(emb @ cohort.vectors.T, cid, cohort.top_k)
 
     by_id: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(lab):
@@ -171,8 +217,14 @@ def template_scores(
         tmpl = [i for i in idx[:n_templates] if ok[i]]
         if not tmpl:
             continue
-        s = e @ person_template(e[tmpl])  # (n,) score of every image vs this person
-        s[~ok] = -1.0
+        t = person_template(e[tmpl])
+        s = e @ t  # (n,) score of every image vs this person
+        if cohort is not None:
+            own = cid[idx[:1]]
+            m_t, s_t = co.LeaveOut((t @ cohort.vectors.T)[None], own, cohort.top_k).stats(cid)
+            m_p, s_p = probes.stats(own)
+            s = co.snorm(s, m_p[:, 0], s_p[:, 0], m_t[0], s_t[0])
+        s[~ok] = FAILED
         mine = np.zeros(len(e), bool)
         mine[idx] = True
         gen.append(s[idx[n_templates:]])
@@ -244,19 +296,19 @@ def evaluate(
     idm = identity_mask(es)
     lab = labels(es)[idm]
     e, ok = emb[idm], es.ok[idm]
-    gen, imp = pair_scores(e, ok, lab)
-    vt = cal.verify_threshold(1)  # image vs image
-    tt = cal.verify_threshold(3)  # image vs mean template of 3 photos
+    coh = calibration_cohort(cal)
+    full = score_matrix(emb, es.ok, labels(es), coh)  # the scale verify() decides on
+    gen, imp = split_pairs(full[np.ix_(idm, idm)], lab)
+    vt = cal.decision_threshold(1)  # image vs image
+    tt = cal.decision_threshold(3)  # image vs mean template of 3 photos
 
     pos = {p: i for i, p in enumerate(es.paths)}
     pairs = read_pairs(faces_dir)
     correct = 0
     for p1, p2, same in pairs:
-        i, j = pos[p1], pos[p2]
-        s = float(emb[i] @ emb[j]) if es.ok[i] and es.ok[j] else -1.0
-        correct += (s >= vt) == same
+        correct += (float(full[pos[p1], pos[p2]]) >= vt) == same
 
-    t_gen, t_imp = template_scores(e, ok, lab)
+    t_gen, t_imp = template_scores(e, ok, lab)  # mean templates: raw cosine (see verify)
     k_score, k_correct, u_score, n_gallery = identification_scores(e, ok, lab, cal)
     it = cal.identify_threshold(n_gallery)
     no_face = [i for i, x in enumerate(es.identities) if x == "_no_face"]
@@ -268,7 +320,12 @@ def evaluate(
         "ms_per_image": round(float(np.median(es.ms[es.ok])), 1),
         "failure_to_acquire": round(float(1 - ok.mean()), 5),
         "thresholds": {
-            "score": "cosine similarity, higher = more alike, match if score >= threshold",
+            "score": (
+                "verify: AS-normalised cosine (cohort.py); identify: cosine, cohort-normalised"
+                " in the gallery; higher = more alike, match if score >= threshold"
+                if coh is not None
+                else "cosine similarity, higher = more alike, match if score >= threshold"
+            ),
             "verify": round(vt, 4),
             "verify_3_templates": round(tt, 4),
             "identify": round(it, 4),
@@ -302,11 +359,50 @@ def evaluate(
             }
             for i in multi
         },
+        "cohort": (
+            {
+                "size": len(coh.identities),
+                "top_k": coh.top_k,
+                "identities_in_folder_left_out": len(set(lab.tolist()) & set(coh.identities)),
+            }
+            if coh is not None
+            else None
+        ),
+        "raw_cosine": _raw_metrics(e, ok, lab, cal) if coh is not None else None,
         "errata_applied": {"merged": ERRATA_MERGE, "excluded": sorted(ERRATA_EXCLUDE)},
     }
     if plot:
         plot_det(gen, imp, Path(plot), t_gen=t_gen, t_imp=t_imp, verify_threshold=vt)
     return out
+
+
+def _raw_metrics(e: np.ndarray, ok: np.ndarray, lab: np.ndarray, cal) -> dict:
+    """Single-photo verification metrics without AS-norm, for comparison."""
+    gen, imp = pair_scores(e, ok, lab)
+    vt = cal.verify_threshold(1)
+    return {
+        "verify_threshold": round(vt, 4),
+        "FMR": float(np.mean(imp >= vt)),
+        "FNMR": round(float(np.mean(gen < vt)), 5),
+        "FNMR_at_FMR_1e-3": round(fnmr_at_fmr(gen, imp, 1e-3)[0], 5),
+        "FNMR_at_FMR_1e-4": round(fnmr_at_fmr(gen, imp, 1e-4)[0], 5),
+    }
+
+
+def calibration_cohort(cal) -> Cohort | None:
+    """The shipped cohort with its identities (from the calibration's provenance list)."""
+    vectors = co.default_cohort()
+    if not cal.normalised_verify or vectors is None:
+        return None
+    names = [_path_identity(p) for p in cal.cohort_paths]
+    if len(names) != len(vectors):
+        names = [f"?cohort-{i}" for i in range(len(vectors))]
+    return Cohort(vectors, names, cal.cohort_top_k)
+
+
+def _path_identity(path: str) -> str:
+    name = path.split("/")[0]
+    return ERRATA_MERGE.get(name, name)
 
 
 def plot_det(gen, imp, path: Path, *, t_gen=None, t_imp=None, verify_threshold=None) -> None:
@@ -351,11 +447,15 @@ def calibrate(
     cache: Path | None = None,
     verify_target_fmr: float = VERIFY_TARGET_FMR,
     identify_target_fpir: float = IDENTIFY_TARGET_FPIR,
+    cohort_file: Path | None = co.COHORT_FILE,
 ) -> dict:
     """Thresholds from the impostor score distribution of a labelled folder (calibration.json).
 
     Stores the per-comparison FMR curve so a deployment computes the 1:N threshold for its own
-    gallery size, plus an exponential tail fit to extrapolate below the measurable FMR."""
+    gallery size, plus an exponential tail fit to extrapolate below the measurable FMR.
+
+    Also draws the AS-norm cohort (``select_cohort``), writes it to ``cohort_file`` (float16)
+    and stores the impostor curves of the normalised scores, measured leave-identity-out."""
     from .models import PIPELINE_VERSION
 
     es = compute_embeddings(Path(faces_dir), cache=cache)
@@ -378,9 +478,13 @@ def calibrate(
     i, j = rng.integers(0, len(e), (2, 200_000))
     delta = np.abs(np.sum(single[i] * e[j], 1) - np.sum(e[i] * e[j], 1))
     by_size, fits = _size_thresholds(e, lab, curves)
+    snorm = _calibrate_snorm(e, single, lab, es, idm, cohort_file)
     return {
         "model_version": PIPELINE_VERSION,
-        "score": "cosine similarity of L2-normalised embeddings; match if score >= threshold",
+        "score": (
+            "cosine similarity of L2-normalised embeddings; match if score >= threshold;"
+            " verify against 1 template uses the AS-norm scale of 'snorm' instead"
+        ),
         "source": {"images": int(len(e)), "people": int(len(set(lab)))},
         "verify": {"target_fmr": verify_target_fmr},
         "identify": {
@@ -391,13 +495,64 @@ def calibrate(
         "curves": curves,
         "empirical_thresholds": by_fmr,  # for reading only; the code uses the curves
         "refine_band": round(float(np.quantile(delta, 0.999)), 4),
+        "snorm": snorm,
     }
 
 
-def _score_curve(impostor: np.ndarray) -> dict:
+COHORT_SEED = 0
+
+
+def select_cohort(es: EmbeddingSet, idm: np.ndarray, size: int = co.COHORT_SIZE) -> np.ndarray:
+    """Image indices of the cohort: ``size`` identities with a single photo (so no cohort person
+    has genuine comparisons in the pairs, template or gallery metrics), seeded random choice."""
+    lab = labels(es)
+    count: dict[str, int] = defaultdict(int)
+    for name in lab[idm]:
+        count[name] += 1
+    singles = [i for i in np.flatnonzero(idm) if count[lab[i]] == 1]
+    rng = np.random.default_rng(COHORT_SEED)
+    return np.sort(rng.choice(singles, min(size, len(singles)), replace=False))
+
+
+def _calibrate_snorm(e, single, lab, es, idm, cohort_file) -> dict:
+    chosen = select_cohort(es, idm)
+    vectors = es.embeddings(True)[chosen].astype(np.float16)  # the shipped precision
+    if cohort_file:
+        np.save(cohort_file, vectors)
+        co.default_cohort.cache_clear()
+    cv = vectors.astype(np.float32)
+    cv /= np.linalg.norm(cv, axis=1, keepdims=True)
+    paths = [es.paths[i] for i in chosen]
+    coh = Cohort(cv, [_path_identity(p) for p in paths])
+    ones = np.ones(len(e), bool)
+    # Single-photo enrolments only: mean templates stay on raw cosine (see matching.verify).
+    curves = {"single": _score_curve(pair_scores(e, ones, lab, coh)[1], grid=SNORM_GRID)}
+    # Refine band on this scale: single-descriptor vs mirror-averaged normalised scores.
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, len(e), (2, 200_000))
+    m_j, s_j = co.stats(e[j], cv)
+    deltas = []
+    for probe in (single[i], e[i]):
+        m_i, s_i = co.stats(probe, cv)
+        deltas.append(co.snorm(np.sum(probe * e[j], 1), m_i, s_i, m_j, s_j))
+    band = float(np.quantile(np.abs(deltas[0] - deltas[1]), 0.999))
+    return {
+        "score": "AS-norm: ((s - mean_p)/std_p + (s - mean_t)/std_t) / 2 over the top_k cohort",
+        "top_k": co.COHORT_TOP_K,
+        "cohort_file": co.COHORT_FILE.name,
+        "cohort_paths": paths,
+        "curves": curves,
+        "refine_band": round(band, 4),
+    }
+
+
+SNORM_GRID = (-2.0, 16.0, 0.05)
+
+
+def _score_curve(impostor: np.ndarray, grid: tuple = (0.80, 1.0, 0.0025)) -> dict:
     imp = np.sort(impostor)
     n = len(imp)
-    ts = np.round(np.arange(0.80, 1.0, 0.0025), 4)
+    ts = np.round(np.arange(*grid), 4)
     counts = n - np.searchsorted(imp, ts, side="left")
     keep = counts >= 5  # below ~5 impostors the empirical FMR is noise: extrapolate instead
     ts, fmr = ts[keep], counts[keep] / n

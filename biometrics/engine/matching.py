@@ -1,7 +1,11 @@
 """1:1 verification and 1:N identification with calibrated thresholds.
 
-Score convention everywhere: cosine similarity of L2-normalised embeddings, in [-1, 1],
-higher = more alike, and a comparison matches when ``score >= threshold``."""
+Score convention everywhere: higher = more alike, and a comparison matches when
+``score >= threshold``. ``verify`` against ONE template scores an AS-normalised cosine (see
+``cohort.py``; no fixed range, threshold ~0.3 at FMR 1e-2) when the shipped cohort and its
+calibration are present; against a mean template of 2+ photos it scores the plain cosine
+(AS-norm made template FNMR at FMR 1e-4 worse, 5.1% -> 11.9%). ``Gallery.search`` scores are
+cosine similarities, cohort-normalised within the gallery from 8 people up."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cohort as _cohort
 from .pipeline import Probe
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -86,6 +91,11 @@ class Calibration:
     # size_thresholds[fpir] = ((gallery size, threshold), ...) plus a log10(size) line fit.
     size_thresholds: dict[float, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     size_fits: dict[float, tuple[float, float]] = field(default_factory=dict)
+    # 1:1 with AS-norm against the shipped cohort: impostor curves of the normalised score.
+    norm_curves: dict[str, ScoreCurve] = field(default_factory=dict)
+    norm_refine_band: float = 0.0
+    cohort_top_k: int = _cohort.COHORT_TOP_K
+    cohort_paths: tuple[str, ...] = ()  # provenance of cohort.npy rows (development photos)
 
     @classmethod
     def load(cls, path: Path | str = CALIBRATION_FILE) -> Calibration:
@@ -101,15 +111,41 @@ class Calibration:
                 for f, rows in d["identify"].get("by_gallery_size", {}).items()
             },
             size_fits={float(f): tuple(v) for f, v in d["identify"].get("size_fit", {}).items()},
+            norm_curves={
+                k: ScoreCurve.from_dict(v) for k, v in d.get("snorm", {}).get("curves", {}).items()
+            },
+            norm_refine_band=d.get("snorm", {}).get("refine_band", 0.0),
+            cohort_top_k=d.get("snorm", {}).get("top_k", _cohort.COHORT_TOP_K),
+            cohort_paths=tuple(d.get("snorm", {}).get("cohort_paths", ())),
         )
 
     def curve(self, templates_per_person: int = 1) -> ScoreCurve:
         return self.curves["template" if templates_per_person > 1 else "single"]
 
     def verify_threshold(self, n_templates: int = 1, fmr: float | None = None) -> float:
-        """1:1 threshold at the target FMR for a person enrolled with ``n_templates`` photos."""
+        """Raw-cosine 1:1 threshold at the target FMR for a person enrolled with
+        ``n_templates`` photos (liveness same-person checks, identify floor)."""
         fmr = self.verify_target_fmr if fmr is None else fmr
         return self.curve(n_templates).threshold_for_fmr(fmr)
+
+    @property
+    def normalised_verify(self) -> bool:
+        return "single" in self.norm_curves and _cohort.default_cohort() is not None
+
+    def verify_norm_threshold(self, fmr: float | None = None) -> float:
+        """AS-normalised 1:1 threshold for a single-photo enrolment (needs the cohort)."""
+        fmr = self.verify_target_fmr if fmr is None else fmr
+        return self.norm_curves["single"].threshold_for_fmr(fmr)
+
+    def normalises(self, n_templates: int) -> bool:
+        """Whether ``verify`` AS-normalises for a person with ``n_templates`` photos."""
+        return n_templates <= 1 and self.normalised_verify
+
+    def decision_threshold(self, n_templates: int = 1, fmr: float | None = None) -> float:
+        """The threshold ``verify`` compares its score with."""
+        if self.normalises(n_templates):
+            return self.verify_norm_threshold(fmr)
+        return self.verify_threshold(n_templates, fmr)
 
     def identify_threshold(
         self, n_people: int, templates_per_person: int = 1, fpir: float | None = None
@@ -191,14 +227,32 @@ def verify(
     """1:1: does the probe belong to the person who owns ``templates`` (k, 128)?
 
     A single-descriptor Probe is refined with its mirror descriptor only when its score falls
-    within ``refine_band`` of the threshold, where the extra call could flip the decision."""
+    within ``refine_band`` of the threshold, where the extra call could flip the decision.
+
+    With one template the score is AS-normalised against the shipped cohort (two 1000x128
+    mat-vecs); with 2+ it is the cosine to the mean template (see the module docstring)."""
     cal = calibration or default_calibration()
     templates = normalise_rows(templates)
-    threshold = cal.verify_threshold(len(templates))
+    threshold = cal.decision_threshold(len(templates))
     person = person_template(templates)
-    score = float(person @ _as_embedding(probe))
-    if _needs_refine(probe, score, threshold, cal.refine_band):
-        score = float(person @ probe.refine().embedding)
+    if cal.normalises(len(templates)):
+        cohort, k = _cohort.default_cohort(), cal.cohort_top_k
+        mean_t, std_t = _cohort.stats(person, cohort, k)
+
+        def score_of(v: np.ndarray) -> float:
+            mean_p, std_p = _cohort.stats(v, cohort, k)
+            return float(_cohort.snorm(float(person @ v), mean_p, std_p, mean_t, std_t)[0])
+
+        band = cal.norm_refine_band
+    else:
+
+        def score_of(v: np.ndarray) -> float:
+            return float(person @ v)
+
+        band = cal.refine_band
+    score = score_of(_as_embedding(probe))
+    if _needs_refine(probe, score, threshold, band):
+        score = score_of(probe.refine().embedding)
     return Decision(
         score >= threshold, score, threshold, cal.model_version, descriptor_calls=_calls(probe)
     )
