@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from accounts.admin_audit import AuditedModelAdmin
+
 from .models import (
     AccessEvent,
     AccessGroup,
@@ -32,7 +34,8 @@ class ChildAreaInline(admin.TabularInline):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(AuditedModelAdmin):
+    audit_prefix = "area"
     list_display = (
         "__str__",
         "security_level",
@@ -46,7 +49,8 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessPoint)
-class AccessPointAdmin(admin.ModelAdmin):
+class AccessPointAdmin(AuditedModelAdmin):
+    audit_prefix = "door"
     list_display = ("name", "area", "mode", "security_level", "device", "is_active")
     list_filter = ("mode", "security_level", "is_active")
     search_fields = ("name",)
@@ -59,7 +63,8 @@ class TimeWindowInline(admin.TabularInline):
 
 
 @admin.register(AccessRule)
-class AccessRuleAdmin(admin.ModelAdmin):
+class AccessRuleAdmin(AuditedModelAdmin):
+    audit_prefix = "rule"
     list_display = (
         "name",
         "effect",
@@ -96,13 +101,15 @@ class AccessRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessGroup)
-class AccessGroupAdmin(admin.ModelAdmin):
+class AccessGroupAdmin(AuditedModelAdmin):
+    audit_prefix = "access_group"
     search_fields = ("name",)
     filter_horizontal = ("members",)
 
 
 @admin.register(Badge)
-class BadgeAdmin(admin.ModelAdmin):
+class BadgeAdmin(AuditedModelAdmin):
+    audit_prefix = "badge"
     list_display = ("number", "person", "is_active", "issued_at")
     search_fields = ("number", "person__username", "person__display_name")
     list_filter = ("is_active",)

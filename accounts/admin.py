@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_audit import AuditedModelAdmin
 from .models import AuditEntry, Department, Device, User
 
 
@@ -67,7 +68,8 @@ class ValidityFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class PersonAdmin(DjangoUserAdmin):
+class PersonAdmin(AuditedModelAdmin, DjangoUserAdmin):
+    audit_prefix = "person"
     add_form = OnboardingForm
     form = UserChangeForm
     list_display = (
@@ -168,14 +170,15 @@ class PersonAdmin(DjangoUserAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedModelAdmin):
     list_display = ("name", "code")
     search_fields = ("name", "code")
     prepopulated_fields = {"code": ("name",)}
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(AuditedModelAdmin):
+    audit_prefix = "device"
     list_display = (
         "name",
         "kind",

@@ -8,12 +8,13 @@ from django.db.models import Avg, Count
 
 from faceauth.api import DomainError
 
-from . import privacy, services
+from . import lockouts, privacy, services
 from .errors import WrongImageCount
 from .models import (
     BiometricConsent,
     EnrolmentJob,
     EnrolmentPerson,
+    FaceLockout,
     FaceSample,
     FaceTemplate,
     PolicyDocument,
@@ -237,4 +238,37 @@ class BiometricConsentAdmin(admin.ModelAdmin):
         self.message_user(request, "Consent withdrawn and face data erased.", messages.SUCCESS)
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FaceLockout)
+class FaceLockoutAdmin(admin.ModelAdmin):
+    """Who is locked out of face login, and the reset after 50 failures (NIST SP 800-63B)."""
+
+    list_display = (
+        "subject_type",
+        "subject_label",
+        "consecutive_failures",
+        "total_failures",
+        "locked_until",
+        "disabled",
+        "updated_at",
+    )
+    list_filter = ("subject_type", "disabled")
+    search_fields = ("subject_label",)
+    actions = ("reset",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description="Reset: face login works again at once")
+    def reset(self, request, queryset) -> None:
+        for lockout in queryset:
+            lockouts.reset(lockout=lockout, actor=request.user)
+        self.message_user(request, f"Reset {queryset.count()} lockout(s).", messages.SUCCESS)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

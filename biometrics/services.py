@@ -125,6 +125,13 @@ def start_enrolment(
         # Held encrypted until the task has embedded it (and deleted after, by default).
         sample.set_image(data)
         sample.save()
+    audit.record(
+        "enrolment.start",
+        actor=requested_by,
+        outcome="queued",
+        target=person,
+        details={"job": str(job.pk), "images": len(images)},
+    )
     log.info(
         "enrolment queued",
         extra={"job": str(job.pk), "person": person.pk, "images": len(images)},
@@ -193,6 +200,12 @@ def _finish_job(job: EnrolmentJob) -> EnrolmentJob:
     job.error = "; ".join(f"photo {s.position + 1}: {s.message}" for s in rejected)[:300]
     job.save(update_fields=["processed", "accepted", "status", "error", "updated_at"])
     metrics.ENROLMENT_JOBS.labels(state=job.status).inc()
+    audit.record(
+        "templates.create",
+        outcome=job.status,
+        target=job.person,
+        details={"job": str(job.pk), "accepted": accepted, "rejected": rejected.count()},
+    )
     log.info(
         "enrolment finished",
         extra={"job": str(job.pk), "person": job.person_id, "accepted": accepted},
