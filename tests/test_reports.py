@@ -155,6 +155,117 @@ def test_open_sessions_and_review_queue(week, make_person):
     assert [r[0] for r in review.rows] == ["PIN fallback"]
 
 
+def clock_in(person, at: datetime, method: str, **extra) -> None:
+    ClockEvent.objects.create(person=person, direction="in", timestamp=at, method=method, **extra)
+
+
+@pytest.fixture
+def methods_week(week, people):
+    """On top of ``week`` (11 PIN clock-ins by A, B and C): a kiosk face clock-in, a personal
+    one at the last minute of the range, a PIN fallback, a correction, a face clock-out (not a
+    clock-in), two clock-ins just outside the range, one of another department (Operations,
+    the manager's) and a pseudonymised one (no person)."""
+    a, b, c = week["a"], week["b"], week["c"]
+    clock_in(a, local(MONDAY + timedelta(3), 9), Method.FACE_1N)
+    clock_in(b, local(SUNDAY, 23, 59), Method.FACE_1V1)
+    clock_in(a, local(SUNDAY, 9), Method.PIN, pin_fallback=True, needs_review=True)
+    clock_in(c, local(MONDAY + timedelta(5), 9), Method.CORRECTION)
+    ClockEvent.objects.create(
+        person=c, direction="out", timestamp=local(SUNDAY, 18), method=Method.FACE_1N
+    )
+    clock_in(a, local(SUNDAY + timedelta(1), 0), Method.FACE_1V1)  # Monday after: outside
+    clock_in(c, local(MONDAY - timedelta(1), 23, 59), Method.FACE_1N)  # Sunday before: outside
+    clock_in(people["employee"], local(MONDAY + timedelta(2), 8), Method.FACE_1V1)
+    clock_in(None, local(MONDAY + timedelta(2), 8), Method.PIN, pseudonym="p" * 32)
+    return week
+
+
+def method_rows(table):
+    """label -> (clock_ins, people, percent)."""
+    return {r[1]: tuple(r[2:]) for r in table.rows}
+
+
+def test_clock_ins_by_method_are_exact_and_scoped(methods_week, people):
+    week = methods_week
+    table = attendance.methods(scope_of(week["admin"], department_id=week["dept"].pk))
+    assert list(table.columns) == [
+        "method",
+        "label",
+        "clock_ins",
+        "people",
+        "percent",
+    ]
+    # label: clock-ins, distinct people, share of the range's clock-ins (15).
+    assert method_rows(table) == {
+        "Face (kiosk)": (1, 1, 6.7),
+        "Face (personal)": (1, 1, 6.7),
+        "PIN": (12, 3, 80.0),
+        "Correction": (1, 1, 6.7),
+    }
+    assert [r[0] for r in table.rows] == ["face_1n", "face_1v1", "pin", "correction"]
+    # Everybody (admin, no filter): Operations' clock-in and the pseudonymised one count too.
+    everybody = method_rows(attendance.methods(scope_of(week["admin"])))
+    assert everybody["Face (personal)"] == (2, 2, 11.8)
+    assert everybody["PIN"] == (13, 3, 76.5)
+    # One person.
+    anna = method_rows(attendance.methods(scope_of(week["admin"], person_id=week["a"].pk)))
+    assert anna == {
+        "Face (kiosk)": (1, 1, 16.7),
+        "Face (personal)": (0, 0, 0),
+        "PIN": (5, 1, 83.3),
+        "Correction": (0, 0, 0),
+    }
+    # A manager is pinned to their department (Operations), whatever they ask for.
+    manager = method_rows(
+        attendance.methods(scope_of(people["manager"], department_id=week["dept"].pk))
+    )
+    assert manager == {
+        "Face (kiosk)": (0, 0, 0),
+        "Face (personal)": (1, 1, 100.0),
+        "PIN": (0, 0, 0),
+        "Correction": (0, 0, 0),
+    }
+    # An empty range: every method still has a row, all zero.
+    empty = attendance.methods(
+        scope_of(week["admin"], start=date(2024, 1, 1), end=date(2024, 1, 2))
+    )
+    assert [tuple(r[2:]) for r in empty.rows] == [(0, 0, 0)] * 4
+
+
+def test_clock_ins_by_method_on_the_data_endpoint_and_audited_csv(client, methods_week, people):
+    week = methods_week
+    params = {"start": MONDAY, "end": SUNDAY, "department": week["dept"].pk}
+    client.force_login(week["admin"])
+    body = client.get("/reports/attendance/data/", params).json()["tables"]["methods"]
+    assert body["title"] == "Clock-ins by method"
+    assert [r[1:3] for r in body["rows"]] == [
+        ["Face (kiosk)", 1],
+        ["Face (personal)", 1],
+        ["PIN", 12],
+        ["Correction", 1],
+    ]
+    response = client.get("/reports/attendance/export/methods.csv", params)
+    assert response["X-Report-Rows"] == "4"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [
+        ["method", "label", "clock_ins", "people", "percent"],
+        ["face_1n", "Face (kiosk)", "1", "1", "6.7"],
+        ["face_1v1", "Face (personal)", "1", "1", "6.7"],
+        ["pin", "PIN", "12", "3", "80.0"],
+        ["correction", "Correction", "1", "1", "6.7"],
+    ]
+    entry = AuditEntry.objects.filter(action="report.export").order_by("-id").first()
+    assert (entry.actor, entry.details["report"], entry.details["rows"]) == (
+        week["admin"],
+        "attendance.methods",
+        4,
+    )
+    # The manager's data endpoint shows only their department's clock-ins.
+    client.force_login(people["manager"])
+    body = client.get("/reports/attendance/data/", params).json()["tables"]["methods"]
+    assert [r[2] for r in body["rows"]] == [0, 1, 0, 0]
+
+
 @pytest.fixture
 def doors(db, door_device):
     hq = Area.objects.create(name="HQ")
@@ -209,11 +320,17 @@ def test_dashboard_and_data_endpoint_per_role(client, people, role, report):
     client.force_login(people[role])
     expected = _expected(role, report)
     assert client.get(f"/reports/{report}/").status_code == expected
-    assert client.get(f"/reports/{report}/data/").status_code == expected
+    response = client.get(f"/reports/{report}/data/")
+    assert response.status_code == expected
+    if expected == 200:
+        assert set(response.json()["tables"]) == {
+            name for name, d in selectors.DATASETS[report].items() if d.on_dashboard
+        }
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_export_per_role(client, people, role):
+    assert "methods" in selectors.DATASETS["attendance"]
     client.force_login(people[role])
     for report, datasets in selectors.DATASETS.items():
         for name in datasets:

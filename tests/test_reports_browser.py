@@ -78,7 +78,7 @@ def test_dashboards_draw_every_chart_and_a_filter_redraws(chromium, live_server,
     page, errors = sign_in(chromium, live_server, "boss")
 
     charts = open_report(page, live_server, "/reports/attendance/")
-    assert_all_drawn(charts, 3)
+    assert_all_drawn(charts, 4)  # days, hours, lateness, methods
     assert page.locator("table[data-table=people] tbody tr").count() > 10
     page.screenshot(path=str(ARTIFACTS / "reports-attendance.png"), full_page=True)
 
@@ -113,7 +113,7 @@ def test_dashboards_draw_every_chart_and_a_filter_redraws(chromium, live_server,
 def test_manager_sees_their_department_only(chromium, live_server, demo):
     # seed-0001 is the seeded manager of Operations.
     page, errors = sign_in(chromium, live_server, "seed-0001")
-    assert_all_drawn(open_report(page, live_server, "/reports/attendance/"), 3)
+    assert_all_drawn(open_report(page, live_server, "/reports/attendance/"), 4)
     departments = page.locator("table[data-table=people] tbody td:nth-child(2)").all_inner_texts()
     assert departments and set(departments) == {"Operations"}
     assert page.locator("select[name=department]").count() == 0

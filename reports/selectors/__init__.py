@@ -17,6 +17,7 @@ _register("attendance", "people", "Hours worked per person", attendance.people)
 _register(
     "attendance", "open_sessions", "Open sessions (missing clock-out)", attendance.open_sessions
 )
+_register("attendance", "methods", "Clock-ins by method", attendance.methods)
 _register("attendance", "review", "Waiting for review", attendance.review)
 _register("attendance", "person_days", "Days per person", attendance.person_days, False)
 _register("attendance", "clock_events", "Clock events", attendance.clock_events, False)

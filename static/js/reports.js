@@ -51,7 +51,7 @@
     options = options || {};
     document.querySelectorAll('table[data-table="' + name + '"]').forEach(function (el) {
       var cols = table.columns.map(function (c, i) { return { name: c, i: i }; }).filter(function (c) {
-        if (c.name === "kind" && table.columns.indexOf("label") >= 0) { return false; }
+        if ((c.name === "kind" || c.name === "method") && table.columns.indexOf("label") >= 0) { return false; }
         return c.name !== "url" && c.name !== "person_id";
       });
       var head = document.createElement("tr");
@@ -178,6 +178,20 @@
     });
     renderTable("open_sessions", t.open_sessions);
     renderTable("review", t.review);
+
+    var m = t.methods;
+    if (m) {
+      var METHOD_COLORS = { face_1n: COLORS.blue, face_1v1: COLORS.teal, pin: COLORS.orange, correction: COLORS.grey };
+      draw("methods", "bar", {
+        labels: column(m, "label"),
+        datasets: [{
+          label: "Clock-ins",
+          data: column(m, "clock_ins"),
+          backgroundColor: column(m, "method").map(function (k) { return METHOD_COLORS[k] || COLORS.purple; })
+        }]
+      }, { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
+      renderTable("methods", m);
+    }
 
     var lastWithData = days.rows.filter(function (r) { return r[2] > 0; }).pop();
     kpis([
