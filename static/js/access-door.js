@@ -31,6 +31,7 @@
   let lastAt = 0;
   let faceLeft = true;
   let resetTimer = null;
+  let showing = false; // a GRANTED/DENIED answer is on screen: no "Hold still" under it
 
   function requestId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -43,10 +44,13 @@
     text.textContent = detail || "";
     if (resetTimer) clearTimeout(resetTimer);
     resetTimer = setTimeout(idle, SHOW_MS);
+    showing = true;
+    guide.textContent = "";
   }
 
   function challenge(instruction) {
     if (resetTimer) clearTimeout(resetTimer);
+    showing = false;
     verdict.className = "verdict challenge";
     word.textContent = instruction;
     text.textContent = "Look at the camera and do it now.";
@@ -55,6 +59,7 @@
 
   function checking() {
     if (resetTimer) clearTimeout(resetTimer);
+    showing = false;
     verdict.className = "verdict checking";
     word.textContent = "One moment…";
     text.textContent = "";
@@ -62,6 +67,7 @@
   }
 
   function idle() {
+    showing = false;
     verdict.className = "verdict idle";
     word.textContent = "Look at the camera";
     text.textContent = idleText;
@@ -156,7 +162,9 @@
     const faces = (analysis.faces || []).length;
     if (faces === 0) faceLeft = true;
     const issue = (analysis.issues || [])[0];
-    guide.textContent = analysis.ok ? "Hold still…" : (issue && issue.message) || "Look at the camera";
+    if (!showing) {
+      guide.textContent = analysis.ok ? "Hold still…" : (issue && issue.message) || "Look at the camera";
+    }
     if (cfg.mode !== "face" || !analysis.ok) return;
     const since = Date.now() - lastAt;
     if (since > SHOW_MS / 2 && (faceLeft || since > REPEAT_MS)) check();
