@@ -195,3 +195,9 @@ def test_key_rotation_re_encrypts_every_template_under_the_new_key(
     settings.FIELD_ENCRYPTION_KEY = [old]
     with pytest.raises(DecryptionError):
         list(FaceTemplate.objects.all())
+
+
+def test_every_page_links_the_public_policies(client, db, settings):
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/privacy/"' in page and 'href="/privacy/retention/"' in page
+    assert settings.DISPLAY_TIME_ZONE in page
