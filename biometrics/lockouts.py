@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -91,9 +92,10 @@ def record_failure(*, person=None, device=None) -> FaceLockout:
 
 def record_success(*, person=None, device=None) -> None:
     kind, pk, _ = _subject(person, device)
-    FaceLockout.objects.filter(subject_type=kind, subject_id=pk, disabled=False).update(
-        consecutive_failures=0, locked_until=None
-    )
+    # Most successes follow no failure: only rows that hold one are written.
+    FaceLockout.objects.filter(subject_type=kind, subject_id=pk, disabled=False).filter(
+        Q(consecutive_failures__gt=0) | Q(locked_until__isnull=False)
+    ).update(consecutive_failures=0, locked_until=None)
 
 
 def reset(*, lockout: FaceLockout, actor=None) -> None:

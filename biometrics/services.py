@@ -9,11 +9,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import audit
@@ -65,23 +66,26 @@ class MatchResult:
 # ---------------------------------------------------------------- image intake
 
 
-def check_upload(data: bytes) -> bytes:
-    """Refuse empty, oversized and undecodable files before anything is stored."""
+def _decode_upload(data: bytes) -> np.ndarray:
+    """Decode an uploaded image within the upload limits, as an API error if it fails."""
     if not data:
         raise EmptyFile()
     try:
-        engine.decode_image(data, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
+        return engine.decode_image(data, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
+
+
+def check_upload(data: bytes) -> bytes:
+    """Refuse empty, oversized and undecodable files before anything is stored."""
+    _decode_upload(data)
     return data
 
 
 def analyse_frame(*, image: bytes) -> dict:
     """Face boxes and quality guidance for a live camera frame (no embedding, no logging)."""
-    if not image:
-        raise EmptyFile()
+    rgb = _decode_upload(image)
     try:
-        rgb = engine.decode_image(image, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
         return engine.analyse_frame(rgb).as_dict()
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
@@ -365,9 +369,16 @@ def _audit_attempt(kind: str, result: "MatchResult | None", *, device, claimed, 
     )
 
 
+# Retention counts in days: refreshing last use more often than this only adds writes to the
+# hot path of every clock-in.
+LAST_USE_RESOLUTION = timedelta(hours=1)
+
+
 def _mark_used(person: User) -> None:
-    # Retention counts from the last use; one UPDATE per successful match.
-    FaceTemplate.objects.filter(person=person).update(last_used_at=timezone.now())
+    now = timezone.now()
+    FaceTemplate.objects.filter(person=person).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USE_RESOLUTION)
+    ).update(last_used_at=now)
 
 
 def verify_person(
