@@ -70,6 +70,7 @@ class ValidityFilter(admin.SimpleListFilter):
 @admin.register(User)
 class PersonAdmin(AuditedModelAdmin, DjangoUserAdmin):
     audit_prefix = "person"
+    audit_additions = False  # services.onboard_person records person.onboard
     add_form = OnboardingForm
     form = UserChangeForm
     list_display = (
@@ -179,6 +180,7 @@ class DepartmentAdmin(AuditedModelAdmin):
 @admin.register(Device)
 class DeviceAdmin(AuditedModelAdmin):
     audit_prefix = "device"
+    audit_additions = False  # services.register_device records device.register
     list_display = (
         "name",
         "kind",

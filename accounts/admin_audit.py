@@ -12,12 +12,15 @@ from . import audit
 
 class AuditedModelAdmin(admin.ModelAdmin):
     audit_prefix = ""  # e.g. "rule": actions become rule.add / rule.change / rule.delete
+    # False where save_model creates through a service that already records the addition.
+    audit_additions = True
 
     def _action(self, verb: str) -> str:
         return f"{self.audit_prefix or self.model._meta.model_name}.{verb}"
 
     def log_addition(self, request, obj, message):
-        audit.record(self._action("add"), request=request, outcome="done", target=obj)
+        if self.audit_additions:
+            audit.record(self._action("add"), request=request, outcome="done", target=obj)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):

@@ -31,6 +31,11 @@ def test_admin_onboards_a_person_with_a_role_in_one_step(client, people, departm
     assert "4711" not in nina.pin_hash
     assert nina.check_password("s3cret-pass-word")
     assert LogEntry.objects.filter(object_id=str(nina.pk), user=people["admin"]).exists()
+    from accounts.models import AuditEntry
+
+    # one audit entry for the onboarding, not a second one for the admin's "added"
+    additions = AuditEntry.objects.filter(target_id=str(nina.pk), action__startswith="person.")
+    assert list(additions.values_list("action", flat=True)) == ["person.onboard"]
 
 
 def test_onboarding_a_visitor_without_window_shows_a_form_error(client, people):
