@@ -97,11 +97,6 @@
     instruction.textContent = "";
   }
 
-  function missedInstruction(res) {
-    const b = res.body || {};
-    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
-  }
-
   async function clockLive(direction) {
     // The watcher pauses during the burst: the camera's frames go to the capture only.
     if (stopWatch) stopWatch();
@@ -112,23 +107,20 @@
     button.disabled = true;
     let res;
     try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        let captured;
-        try {
-          captured = await window.FaceCam.liveCapture(video, { challengeUrl: cfg.challengeUrl, onInstruction: showInstruction });
-        } catch (e) {
-          res = e.status
-            ? { status: e.status, ok: false, body: e.body || {} }
-            : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
-          break;
-        }
-        hideInstruction();
-        A.show(result, "info", "<p>One moment…</p>");
-        res = await post({ frames: captured.frames, nonce: captured.nonce, direction: direction });
-        if (!missedInstruction(res) || attempt === 1) break;
-        A.liveRetries += 1;
-        A.show(result, "info", "<p>Once more, please.</p>");
-      }
+      res = await A.liveClock(video, {
+        challengeUrl: cfg.challengeUrl,
+        onInstruction: showInstruction,
+        onCaptured: function () {
+          hideInstruction();
+          A.show(result, "info", "<p>One moment…</p>");
+        },
+        onRetry: function () {
+          A.show(result, "info", "<p>Once more, please.</p>");
+        },
+        send: function (fields) {
+          return post(Object.assign(fields, { direction: direction }));
+        },
+      });
       answer(res);
     } finally {
       hideInstruction();

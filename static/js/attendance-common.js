@@ -9,6 +9,9 @@
  *   timings                         capture-to-answer times in ms (read by the browser test)
  *   marks                           {ready, greeted}: camera ready and first greeting (performance.now())
  *   liveRetries                     automatic retries after a missed liveness instruction
+ *   liveClock(video, o)             challenge -> burst -> o.send({frames, nonce}); once more with a
+ *                                   fresh challenge when the instruction was missed
+ *                                   (o: challengeUrl, onInstruction, onCaptured, onRetry, send)
  */
 (function () {
   "use strict";
@@ -108,8 +111,33 @@
     return { status: response.status, ok: response.ok, body: body };
   }
 
+  function missedInstruction(res) {
+    const b = res.body || {};
+    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
+  }
+
+  async function liveClock(video, o) {
+    let res;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let captured;
+      try {
+        captured = await window.FaceCam.liveCapture(video, { challengeUrl: o.challengeUrl, onInstruction: o.onInstruction });
+      } catch (e) {
+        return e.status
+          ? { status: e.status, ok: false, body: e.body || {} }
+          : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
+      }
+      o.onCaptured();
+      res = await o.send({ frames: captured.frames, nonce: captured.nonce });
+      if (!missedInstruction(res) || attempt === 1) break;
+      window.Attendance.liveRetries += 1;
+      o.onRetry();
+    }
+    return res;
+  }
+
   window.Attendance = {
-    config, captureId, postWithRetry, send, show, escapeHtml, sleep, drawBoxes, firstIssue,
+    config, captureId, postWithRetry, send, show, escapeHtml, sleep, drawBoxes, firstIssue, liveClock,
     timings: [], marks: {}, liveRetries: 0,
   };
 })();

@@ -145,35 +145,26 @@
     return finish(await send(fields), t0);
   }
 
-  function missedInstruction(res) {
-    const b = res.body || {};
-    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
-  }
-
   async function captureLive() {
     // Challenge-to-answer: from asking for the challenge until the answer is on screen.
     const t0 = performance.now();
     busy = true;
     stopWatching();
     A.drawBoxes(overlay, video, null);
-    let res;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let captured;
-      try {
-        captured = await window.FaceCam.liveCapture(video, { challengeUrl: cfg.challengeUrl, onInstruction: showInstruction });
-      } catch (e) {
-        res = e.status
-          ? { status: e.status, ok: false, body: e.body || {} }
-          : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
-        break;
-      }
-      hideInstruction();
-      guide.textContent = "One moment…";
-      res = await send({ frames: captured.frames, nonce: captured.nonce, direction: override || undefined });
-      if (!missedInstruction(res) || attempt === 1) break;
-      A.liveRetries += 1;
-      guide.textContent = "Once more, please";
-    }
+    const res = await A.liveClock(video, {
+      challengeUrl: cfg.challengeUrl,
+      onInstruction: showInstruction,
+      onCaptured: function () {
+        hideInstruction();
+        guide.textContent = "One moment…";
+      },
+      onRetry: function () {
+        guide.textContent = "Once more, please";
+      },
+      send: function (fields) {
+        return send(Object.assign(fields, { direction: override || undefined }));
+      },
+    });
     return finish(res, t0);
   }
 
