@@ -69,7 +69,7 @@ def check_face_models() -> str:
 
     models.detector()
     models.shape_predictor_5()
-    models.face_encoder()
+    models.face_descriptor()
     return default_calibration().model_version
 
 

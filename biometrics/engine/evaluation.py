@@ -19,7 +19,7 @@ from . import cohort as co
 from .detection import detect_faces, landmarks5, shape_points
 from .errors import EngineError
 from .imaging import decode_image
-from .pipeline import _descriptor, choose_face, face_chip
+from .pipeline import _descriptors, choose_face, face_chip
 from .quality import assess_quality
 
 QUALITY_FIELDS = ("face_px", "sharpness", "brightness", "contrast", "yaw")
@@ -53,8 +53,7 @@ def _embed_file(path: str) -> tuple:
         shape = landmarks5(rgb, face)
         q = assess_quality(rgb, face, shape_points(shape), len(faces))
         chip = face_chip(rgb, shape)
-        single = _descriptor(chip)
-        mirror = _descriptor(np.ascontiguousarray(chip[:, ::-1]))
+        single, mirror = _descriptors(np.stack([chip, chip[:, ::-1]]))
         qv = [getattr(q, f) for f in QUALITY_FIELDS]
         ms = (time.perf_counter() - t0) * 1000
         return (True, single, mirror, qv, len(faces), ms)

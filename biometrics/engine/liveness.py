@@ -154,7 +154,7 @@ def warm_up(backend: str | None = None) -> None:
     request: the 68-point model alone takes seconds to read."""
     models.detector()
     models.shape_predictor_5()
-    models.face_encoder()
+    models.face_descriptor()
     if (backend or DEFAULT_BACKEND) == "dlib68":
         models.shape_predictor_68()
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dlib
+import numpy as np
+
+from .resnet import FaceResNet, ModelFormatError
 
 PIPELINE_VERSION = "faceauth-dlib-1"  # bump when anything changes the embedding or the scores
 
@@ -19,12 +23,13 @@ SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 RESNET = "dlib_face_recognition_resnet_model_v1.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: one loader may load another (descriptor -> dlib)
 _loaded: dict[str, Any] = {}
 # Not thread-safe in dlib: DNN forward passes (ResNet encoder, MMOD detector) keep activations
 # in the network, and the HOG detector keeps its feature pyramid in itself (a crash with
 # concurrent calls). The shape predictor is read-only and needs no lock.
 encoder_lock = threading.Lock()
+log = logging.getLogger(__name__)
 cnn_lock = threading.Lock()
 hog_lock = threading.Lock()
 
@@ -70,7 +75,41 @@ def shape_predictor_68() -> Any:
 
 
 def face_encoder() -> Any:
+    """dlib's own ResNet: the reference the NumPy port is checked against (and its fallback)."""
     return _get(RESNET, lambda: dlib.face_recognition_model_v1(str(models_dir() / RESNET)))
+
+
+# Largest descriptor difference accepted between the NumPy port and dlib (seen: ~5e-7; the
+# descriptors' components are ~0.1 and decisions move in steps of 1e-4).
+PORT_TOLERANCE = 1e-4
+
+
+def _check_chip() -> np.ndarray:
+    # A deterministic, face-independent test pattern: gradients with a checkerboard.
+    y, x = np.mgrid[0:150, 0:150]
+    return np.stack([x * 255 // 149, y * 255 // 149, ((x // 10 + y // 10) % 2) * 200 + 20], -1)
+
+
+def _load_descriptor() -> Any:
+    """The face descriptor: the NumPy port of dlib's ResNet when it reproduces dlib on a test
+    chip at load, else dlib's own network (slower, same numbers)."""
+    try:
+        port = FaceResNet(models_dir() / RESNET)
+        chip = np.ascontiguousarray(_check_chip(), dtype=np.uint8)
+        with encoder_lock:
+            reference = np.array(face_encoder().compute_face_descriptor(chip, 0))
+        diff = float(np.abs(port(chip) - reference).max())
+        if diff <= PORT_TOLERANCE:
+            return port
+        log.warning("NumPy ResNet differs from dlib by %.2g; using dlib", diff)
+    except ModelFormatError as exc:
+        log.warning("NumPy ResNet unavailable (%s); using dlib", exc)
+    return None
+
+
+def face_descriptor() -> FaceResNet | None:
+    """The NumPy ResNet, or None when dlib's ``face_encoder`` must be used (see above)."""
+    return _get("descriptor", lambda: _load_descriptor() or False) or None
 
 
 @cache

@@ -61,10 +61,21 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _descriptor(chip: np.ndarray, jitters: int = 0) -> np.ndarray:
-    # dlib's DNN keeps its activations inside the network object: one forward pass at a time.
-    with models.encoder_lock:
-        raw = models.face_encoder().compute_face_descriptor(chip, jitters)
-    return _normalise(np.array(raw))
+    return _descriptors(chip[None], jitters)[0]
+
+
+def _descriptors(chips: np.ndarray, jitters: int = 0) -> np.ndarray:
+    """Unit descriptors of a batch of chips (N, 150, 150, 3)."""
+    port = models.face_descriptor()
+    if port is not None and not jitters:
+        raw = port(chips)  # stateless NumPy: no lock, and a batch costs less than its parts
+    else:
+        # dlib's DNN keeps its activations inside the network object: one pass at a time.
+        with models.encoder_lock:
+            enc = models.face_encoder()
+            raw = np.array([enc.compute_face_descriptor(c, jitters) for c in chips])
+    raw = np.asarray(raw, dtype=np.float32)
+    return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
 
 
 def face_chip(rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
@@ -76,11 +87,11 @@ def embed(chip: np.ndarray, *, mirror: bool = True, jitters: int = 0) -> tuple[n
 
     The ResNet is not mirror-symmetric: averaging the chip's and its mirror's descriptors
     removes part of that noise (FNMR drops by about a third at fixed FMR)."""
-    emb = _descriptor(chip)
-    calls = 1
     if mirror:
-        emb = emb + _descriptor(np.ascontiguousarray(chip[:, ::-1]))
-        calls += 1
+        emb = _descriptors(np.stack([chip, chip[:, ::-1]])).sum(axis=0)
+        calls = 2
+    else:
+        emb, calls = _descriptor(chip), 1
     if jitters:
         emb = _normalise(emb) * calls + _descriptor(chip, jitters) * jitters
         calls += jitters
