@@ -1,6 +1,6 @@
 """gunicorn settings for the web image: `gunicorn -c deploy/gunicorn.conf.py faceauth.wsgi`.
 
-Sync workers: a recognition request is ~0.1-0.3 s of CPU-bound dlib work that holds the GIL,
+Sync workers: a recognition request is ~30-60 ms of CPU-bound face work that holds the GIL,
 so threads would add latency, not throughput. WEB_CONCURRENCY workers per pod (default 2, one
 per core of the pod's CPU limit); scale out with more pods.
 """

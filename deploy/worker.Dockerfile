@@ -20,6 +20,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    OPENBLAS_NUM_THREADS=1 \
     DJANGO_SETTINGS_MODULE=faceauth.settings \
     DJANGO_ENV=production \
     LOG_FORMAT=json \

@@ -1,4 +1,12 @@
+import os
+
+# One OpenBLAS thread per process, before anything imports NumPy: gunicorn and Celery run one
+# process per core, and the face ResNet's matrix products (biometrics/engine/resnet.py) would
+# otherwise start a thread per core in each of them, which spin against each other under load.
+# Set OPENBLAS_NUM_THREADS in the environment to override.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Load the Celery app with Django so @shared_task binds to it.
-from .celery import app as celery_app
+from .celery import app as celery_app  # noqa: E402
 
 __all__ = ("celery_app",)
