@@ -1,10 +1,11 @@
 """FaceAuth face-recognition engine (plain Python: no Django imports in this package).
 
 Pipeline: decode_image -> detect_faces (dlib HOG) -> 5-point landmarks -> assess_quality ->
-aligned 150x150 chip -> dlib ResNet 128-d descriptor (optionally averaged with its mirror) ->
-L2-normalised embedding. Scores: higher = more alike, and a comparison matches when
-``score >= threshold`` (thresholds from calibration.json). ``verify`` against one template
-returns an AS-normalised cosine (cohort.py), otherwise scores are cosine similarities.
+aligned 150x150 chips -> dlib's ResNet 128-d descriptor (run in NumPy, resnet.py), averaged
+over 6 views (3 crop scales, each mirrored) -> L2-normalised embedding. Scores: higher = more
+alike, and a comparison matches when ``score >= threshold`` (thresholds from
+calibration.json). ``verify`` against one template returns an AS-normalised cosine
+(cohort.py), otherwise scores are cosine similarities.
 """
 
 from .detection import FaceBox, detect_faces, landmarks5, landmarks68

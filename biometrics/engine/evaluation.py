@@ -19,7 +19,7 @@ from . import cohort as co
 from .detection import detect_faces, landmarks5, shape_points
 from .errors import EngineError
 from .imaging import decode_image
-from .pipeline import _descriptors, choose_face, face_chip
+from .pipeline import _descriptors, _views, choose_face, face_chips
 from .quality import assess_quality
 
 QUALITY_FIELDS = ("face_px", "sharpness", "brightness", "contrast", "yaw")
@@ -30,14 +30,14 @@ class EmbeddingSet:
     paths: list[str]
     identities: list[str]
     ok: np.ndarray  # bool (n,)
-    single: np.ndarray  # float32 (n, 128) descriptor of the chip (unit norm; zeros if not ok)
-    mirror: np.ndarray  # float32 (n, 128) descriptor of the mirrored chip
+    single: np.ndarray  # float32 (n, 128) descriptor of the plain chip (unit; zeros if not ok)
+    rest: np.ndarray  # float32 (n, 128) sum of the other views' unit descriptors
     quality: np.ndarray  # float32 (n, len(QUALITY_FIELDS))
     faces_found: np.ndarray  # int (n,)
     ms: np.ndarray  # float (n,) pipeline time per image (decode .. both descriptors)
 
-    def embeddings(self, mirror: bool = True) -> np.ndarray:
-        e = self.single + self.mirror if mirror else self.single.copy()
+    def embeddings(self, full: bool = True) -> np.ndarray:
+        e = self.single + self.rest if full else self.single.copy()
         n = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(n, 1e-12)).astype(np.float32)
 
@@ -52,11 +52,11 @@ def _embed_file(path: str) -> tuple:
         face = choose_face(faces, rgb.shape, "central")
         shape = landmarks5(rgb, face)
         q = assess_quality(rgb, face, shape_points(shape), len(faces))
-        chip = face_chip(rgb, shape)
-        single, mirror = _descriptors(np.stack([chip, chip[:, ::-1]]))
+        d = _descriptors(_views(face_chips(rgb, shape)))
+        single, rest = d[0], d[1:].sum(axis=0)
         qv = [getattr(q, f) for f in QUALITY_FIELDS]
         ms = (time.perf_counter() - t0) * 1000
-        return (True, single, mirror, qv, len(faces), ms)
+        return (True, single, rest, qv, len(faces), ms)
     except EngineError:
         return (False, None, None, None, 0, 0.0)
 
@@ -77,7 +77,7 @@ def compute_embeddings(
         z = np.load(cache, allow_pickle=False)
         if list(z["paths"]) == paths:
             return EmbeddingSet(
-                paths, [r["identity"] for r in rows], z["ok"], z["single"], z["mirror"],
+                paths, [r["identity"] for r in rows], z["ok"], z["single"], z["rest"],
                 z["quality"], z["faces_found"], z["ms"],
             )  # fmt: skip
     files = [str(faces_dir / p) for p in paths]
@@ -90,19 +90,19 @@ def compute_embeddings(
     n = len(files)
     ok = np.array([r[0] for r in results], dtype=bool)
     single = np.zeros((n, 128), np.float32)
-    mirror = np.zeros((n, 128), np.float32)
+    rest = np.zeros((n, 128), np.float32)
     quality = np.zeros((n, len(QUALITY_FIELDS)), np.float32)
     for i, r in enumerate(results):
         if r[0]:
-            single[i], mirror[i], quality[i] = r[1], r[2], r[3]
+            single[i], rest[i], quality[i] = r[1], r[2], r[3]
     faces_found = np.array([r[4] for r in results], dtype=np.int32)
     ms = np.array([r[5] for r in results], dtype=np.float64)
     es = EmbeddingSet(
-        paths, [r["identity"] for r in rows], ok, single, mirror, quality, faces_found, ms
+        paths, [r["identity"] for r in rows], ok, single, rest, quality, faces_found, ms
     )
     if cache:
         np.savez(
-            cache, paths=np.array(paths), ok=ok, single=single, mirror=mirror,
+            cache, paths=np.array(paths), ok=ok, single=single, rest=rest,
             quality=quality, faces_found=faces_found, ms=ms,
         )  # fmt: skip
     return es
@@ -283,7 +283,7 @@ def evaluate(
     calibration=None,
     cache: Path | None = None,
     plot: Path | None = None,
-    mirror: bool = True,
+    full: bool = True,
 ) -> dict:
     """All metrics of the brief, at the calibrated thresholds (see module docstring)."""
     from .matching import default_calibration
@@ -291,7 +291,7 @@ def evaluate(
     cal = calibration or default_calibration()
     faces_dir = Path(faces_dir)
     es = compute_embeddings(faces_dir, cache=cache)
-    emb = es.embeddings(mirror=mirror)
+    emb = es.embeddings(full=full)
     idm = identity_mask(es)
     lab = labels(es)[idm]
     e, ok = emb[idm], es.ok[idm]
@@ -471,7 +471,7 @@ def calibrate(
         by_fmr[kind] = {
             f"{f:.0e}": round(fnmr_at_fmr(gen, imp, f)[1], 4) for f in (1e-2, 1e-3, 1e-4)
         }
-    # Refine band: how far a single-descriptor score can sit from the mirror-averaged one.
+    # Refine band: how far a single-descriptor score can sit from the all-views one.
     single = es.embeddings(False)[idm]
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(e), (2, 200_000))
@@ -526,7 +526,7 @@ def _calibrate_snorm(e, single, lab, es, idm, cohort_file) -> dict:
     ones = np.ones(len(e), bool)
     # Single-photo enrolments only: mean templates stay on raw cosine (see matching.verify).
     curves = {"single": _score_curve(pair_scores(e, ones, lab, coh)[1], grid=SNORM_GRID)}
-    # Refine band on this scale: single-descriptor vs mirror-averaged normalised scores.
+    # Refine band on this scale: single-descriptor vs all-views normalised scores.
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(e), (2, 200_000))
     m_j, s_j = co.stats(e[j], cv)

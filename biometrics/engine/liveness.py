@@ -357,7 +357,7 @@ def _embed_frame(f: _Frame) -> np.ndarray:
     from .pipeline import embed, face_chip  # local: keeps module import light for the CLI
 
     chip = face_chip(f.rgb, landmarks5(f.rgb, f.box))
-    return embed(chip, mirror=False)[0]
+    return embed(chip, full=False)[0]
 
 
 def _same_person(frames: list[_Frame], event_frames: list[int]) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def person_template(templates: np.ndarray) -> np.ndarray:
 
 
 def _needs_refine(probe: Probe | np.ndarray, score: float, threshold: float, band: float) -> bool:
-    return isinstance(probe, Probe) and not probe.mirrored and abs(score - threshold) < band
+    return isinstance(probe, Probe) and not probe.refined and abs(score - threshold) < band
 
 
 def _calls(probe: Probe | np.ndarray) -> int:
@@ -226,8 +226,8 @@ def verify(
 ) -> Decision:
     """1:1: does the probe belong to the person who owns ``templates`` (k, 128)?
 
-    A single-descriptor Probe is refined with its mirror descriptor only when its score falls
-    within ``refine_band`` of the threshold, where the extra call could flip the decision.
+    A single-descriptor Probe is refined with its other views only when its score falls
+    within ``refine_band`` of the threshold, where the extra calls could flip the decision.
 
     With one template the score is AS-normalised against the shipped cohort (two 1000x128
     mat-vecs); with 2+ it is the cosine to the mean template (see the module docstring)."""

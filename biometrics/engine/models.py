@@ -15,7 +15,7 @@ import numpy as np
 
 from .resnet import FaceResNet, ModelFormatError
 
-PIPELINE_VERSION = "faceauth-dlib-1"  # bump when anything changes the embedding or the scores
+PIPELINE_VERSION = "faceauth-dlib-2"  # bump when anything changes the embedding or the scores
 
 DETECTOR = "hog_frontal"
 SHAPE_5 = "shape_predictor_5_face_landmarks.dat"

@@ -21,6 +21,7 @@ from biometrics.engine import (
     verify,
 )
 from biometrics.engine.matching import CALIBRATION_FILE
+from biometrics.engine.pipeline import VIEW_SCALES
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 SPOOF = FACES.parent / "spoof"
@@ -44,7 +45,7 @@ def test_probe_shape_and_timings():
     probe = extract(_bytes("deepface_01/3.jpg"), purpose="enrol", check_quality=False)
     assert probe.embedding.shape == (128,) and probe.embedding.dtype == np.float32
     assert abs(float(np.linalg.norm(probe.embedding)) - 1) < 1e-5
-    assert probe.mirrored and probe.descriptor_calls >= 2
+    assert probe.refined and probe.descriptor_calls == 2 * len(VIEW_SCALES)
     assert {"decode", "detect", "quality", "chip", "descriptor", "total"} <= set(probe.timings)
 
 
@@ -73,7 +74,7 @@ def test_gallery_search_with_cohort_normalisation():
     # >= COHORT_MIN_PEOPLE owners: the score is the cohort-normalised top score.
     people = [f"deepface_{i:02d}" for i in range(1, 11)]
     matrix = np.stack(
-        [extract(_bytes(f"{p}/1.jpg"), check_quality=False, mirror=False).embedding for p in people]
+        [extract(_bytes(f"{p}/1.jpg"), check_quality=False, full=False).embedding for p in people]
     )
     gallery = Gallery(people, matrix)
     assert gallery.normalised and gallery.n_people == 10

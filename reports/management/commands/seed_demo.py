@@ -54,7 +54,7 @@ from biometrics.models import FaceLockout, FaceTemplate
 
 PREFIX = "seed-"
 PASSWORD = "faceauth-demo"
-MODEL = "faceauth-dlib-1"
+MODEL = "faceauth-dlib-2"
 THRESHOLD = 0.92
 BATCH_PEOPLE = 50
 INSERT_BATCH = 5000
