@@ -17,11 +17,12 @@ from biometrics.engine import (
     default_calibration,
     detect_faces,
     extract,
+    landmarks5,
     model_versions,
     verify,
 )
 from biometrics.engine.matching import CALIBRATION_FILE
-from biometrics.engine.pipeline import VIEW_SCALES
+from biometrics.engine.pipeline import VIEW_SCALES, face_chip
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 SPOOF = FACES.parent / "spoof"
@@ -47,6 +48,28 @@ def test_probe_shape_and_timings():
     assert abs(float(np.linalg.norm(probe.embedding)) - 1) < 1e-5
     assert probe.refined and probe.descriptor_calls == 2 * len(VIEW_SCALES)
     assert {"decode", "detect", "quality", "chip", "descriptor", "total"} <= set(probe.timings)
+
+
+def test_views_and_refine_give_the_enrolment_embedding():
+    """A probe starts with the plain chip; refine adds the other 5 views and then equals the
+    all-views (enrolment) embedding of the same photo."""
+    data = _bytes("deepface_02/3.jpg")
+    probe = extract(data, purpose="verify", check_quality=False)
+    assert probe.chips.shape == (len(VIEW_SCALES), 150, 150, 3)
+    assert not probe.refined and probe.descriptor_calls == 1
+    rgb = decode_image(data)
+    shape = landmarks5(rgb, probe.box)
+    assert np.array_equal(probe.chip, face_chip(rgb, shape))  # the plain chip is dlib's own
+    # the scaled crops really differ from the plain chip
+    assert all(np.abs(c.astype(int) - probe.chip).mean() > 5 for c in probe.chips[1:])
+    single = probe.embedding.copy()
+    probe.refine()
+    assert probe.refined and probe.descriptor_calls == 2 * len(VIEW_SCALES)
+    full = extract(data, purpose="enrol", check_quality=False).embedding
+    assert float(probe.embedding @ full) > 0.99999
+    assert float(single @ full) < 0.9999  # the views do change the embedding
+    probe.refine()  # idempotent
+    assert probe.descriptor_calls == 2 * len(VIEW_SCALES)
 
 
 def test_same_person_verifies_other_person_does_not(enrolled):
