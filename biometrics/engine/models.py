@@ -128,4 +128,6 @@ def model_versions() -> dict[str, Any]:
         "fallback_detector": _file_info(CNN_DETECTOR),
         "landmarks": _file_info(SHAPE_5),
         "encoder": _file_info(RESNET),
+        # Same weights and numbers either way; "numpy" unless the port failed its load check.
+        "encoder_runtime": "numpy" if face_descriptor() is not None else "dlib",
     }

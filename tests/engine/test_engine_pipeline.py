@@ -165,6 +165,7 @@ def test_model_versions():
     for key in ("landmarks", "encoder"):
         assert v[key]["file"].endswith(".dat") and len(v[key]["sha256"]) == 12
         assert v[key]["bytes"] > 1_000_000
+    assert v["encoder_runtime"] == "numpy"
 
 
 def test_concurrent_extract_matches_sequential():
