@@ -31,13 +31,19 @@ class EmbeddingSet:
     identities: list[str]
     ok: np.ndarray  # bool (n,)
     single: np.ndarray  # float32 (n, 128) descriptor of the plain chip (unit; zeros if not ok)
-    rest: np.ndarray  # float32 (n, 128) sum of the other views' unit descriptors
+    mirror: np.ndarray  # float32 (n, 128) descriptor of the plain chip's mirror image
+    rest: np.ndarray  # float32 (n, 128) sum of the other 4 views' unit descriptors
     quality: np.ndarray  # float32 (n, len(QUALITY_FIELDS))
     faces_found: np.ndarray  # int (n,)
     ms: np.ndarray  # float (n,) pipeline time per image (decode .. both descriptors)
 
-    def embeddings(self, full: bool = True) -> np.ndarray:
-        e = self.single + self.rest if full else self.single.copy()
+    def embeddings(self, views: int = 6) -> np.ndarray:
+        """Unit embeddings of 1, 2 (chip + mirror) or 6 views (what production computes)."""
+        e = self.single.copy()
+        if views >= 2:
+            e += self.mirror
+        if views >= 6:
+            e += self.rest
         n = np.linalg.norm(e, axis=1, keepdims=True)
         return (e / np.maximum(n, 1e-12)).astype(np.float32)
 
@@ -48,17 +54,17 @@ def _embed_file(path: str) -> tuple:
         rgb = decode_image(Path(path).read_bytes())
         faces = detect_faces(rgb, upsample=True)
         if not faces:
-            return (False, None, None, None, 0, 0.0)
+            return (False, None, None, None, None, 0, 0.0)
         face = choose_face(faces, rgb.shape, "central")
         shape = landmarks5(rgb, face)
         q = assess_quality(rgb, face, shape_points(shape), len(faces))
         d = _descriptors(_views(face_chips(rgb, shape)))
-        single, rest = d[0], d[1:].sum(axis=0)
+        single, mirror, rest = d[0], d[1], d[2:].sum(axis=0)
         qv = [getattr(q, f) for f in QUALITY_FIELDS]
         ms = (time.perf_counter() - t0) * 1000
-        return (True, single, rest, qv, len(faces), ms)
+        return (True, single, mirror, rest, qv, len(faces), ms)
     except EngineError:
-        return (False, None, None, None, 0, 0.0)
+        return (False, None, None, None, None, 0, 0.0)
 
 
 def read_manifest(faces_dir: Path) -> list[dict[str, str]]:
@@ -77,7 +83,7 @@ def compute_embeddings(
         z = np.load(cache, allow_pickle=False)
         if list(z["paths"]) == paths:
             return EmbeddingSet(
-                paths, [r["identity"] for r in rows], z["ok"], z["single"], z["rest"],
+                paths, [r["identity"] for r in rows], z["ok"], z["single"], z["mirror"], z["rest"],
                 z["quality"], z["faces_found"], z["ms"],
             )  # fmt: skip
     files = [str(faces_dir / p) for p in paths]
@@ -90,19 +96,20 @@ def compute_embeddings(
     n = len(files)
     ok = np.array([r[0] for r in results], dtype=bool)
     single = np.zeros((n, 128), np.float32)
+    mirror = np.zeros((n, 128), np.float32)
     rest = np.zeros((n, 128), np.float32)
     quality = np.zeros((n, len(QUALITY_FIELDS)), np.float32)
     for i, r in enumerate(results):
         if r[0]:
-            single[i], rest[i], quality[i] = r[1], r[2], r[3]
-    faces_found = np.array([r[4] for r in results], dtype=np.int32)
-    ms = np.array([r[5] for r in results], dtype=np.float64)
+            single[i], mirror[i], rest[i], quality[i] = r[1], r[2], r[3], r[4]
+    faces_found = np.array([r[5] for r in results], dtype=np.int32)
+    ms = np.array([r[6] for r in results], dtype=np.float64)
     es = EmbeddingSet(
-        paths, [r["identity"] for r in rows], ok, single, rest, quality, faces_found, ms
+        paths, [r["identity"] for r in rows], ok, single, mirror, rest, quality, faces_found, ms
     )
     if cache:
         np.savez(
-            cache, paths=np.array(paths), ok=ok, single=single, rest=rest,
+            cache, paths=np.array(paths), ok=ok, single=single, mirror=mirror, rest=rest,
             quality=quality, faces_found=faces_found, ms=ms,
         )  # fmt: skip
     return es
@@ -283,7 +290,7 @@ def evaluate(
     calibration=None,
     cache: Path | None = None,
     plot: Path | None = None,
-    full: bool = True,
+    views: int = 6,
 ) -> dict:
     """All metrics of the brief, at the calibrated thresholds (see module docstring)."""
     from .matching import default_calibration
@@ -291,7 +298,7 @@ def evaluate(
     cal = calibration or default_calibration()
     faces_dir = Path(faces_dir)
     es = compute_embeddings(faces_dir, cache=cache)
-    emb = es.embeddings(full=full)
+    emb = es.embeddings(views)
     idm = identity_mask(es)
     lab = labels(es)[idm]
     e, ok = emb[idm], es.ok[idm]
@@ -460,7 +467,7 @@ def calibrate(
     es = compute_embeddings(Path(faces_dir), cache=cache)
     idm = identity_mask(es) & es.ok
     lab = labels(es)[idm]
-    e = es.embeddings(True)[idm]
+    e = es.embeddings()[idm]
     ones = np.ones(len(e), bool)
     curves, by_fmr = {}, {}
     for kind, (gen, imp) in {
@@ -471,13 +478,14 @@ def calibrate(
         by_fmr[kind] = {
             f"{f:.0e}": round(fnmr_at_fmr(gen, imp, f)[1], 4) for f in (1e-2, 1e-3, 1e-4)
         }
-    # Refine band: how far a single-descriptor score can sit from the all-views one.
-    single = es.embeddings(False)[idm]
+    # Refine bands: how far a 1-view and a 2-view score can sit from the all-views one.
+    partial = [es.embeddings(1)[idm], es.embeddings(2)[idm]]
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(e), (2, 200_000))
-    delta = np.abs(np.sum(single[i] * e[j], 1) - np.sum(e[i] * e[j], 1))
+    full = np.sum(e[i] * e[j], 1)
+    bands = [np.quantile(np.abs(np.sum(p[i] * e[j], 1) - full), 0.999) for p in partial]
     by_size, fits = _size_thresholds(e, lab, curves)
-    snorm = _calibrate_snorm(e, single, lab, es, idm, cohort_file)
+    snorm = _calibrate_snorm(e, partial, lab, es, idm, cohort_file)
     return {
         "model_version": PIPELINE_VERSION,
         "score": (
@@ -493,7 +501,8 @@ def calibrate(
         },
         "curves": curves,
         "empirical_thresholds": by_fmr,  # for reading only; the code uses the curves
-        "refine_band": round(float(np.quantile(delta, 0.999)), 4),
+        "refine_band": round(float(bands[0]), 4),
+        "refine_band_2": round(float(bands[1]), 4),
         "snorm": snorm,
     }
 
@@ -513,9 +522,9 @@ def select_cohort(es: EmbeddingSet, idm: np.ndarray, size: int = co.COHORT_SIZE)
     return np.sort(rng.choice(singles, min(size, len(singles)), replace=False))
 
 
-def _calibrate_snorm(e, single, lab, es, idm, cohort_file) -> dict:
+def _calibrate_snorm(e, partial, lab, es, idm, cohort_file) -> dict:
     chosen = select_cohort(es, idm)
-    vectors = es.embeddings(True)[chosen].astype(np.float16)  # the shipped precision
+    vectors = es.embeddings()[chosen].astype(np.float16)  # the shipped precision
     if cohort_file:
         np.save(cohort_file, vectors)
         co.default_cohort.cache_clear()
@@ -526,22 +535,23 @@ def _calibrate_snorm(e, single, lab, es, idm, cohort_file) -> dict:
     ones = np.ones(len(e), bool)
     # Single-photo enrolments only: mean templates stay on raw cosine (see matching.verify).
     curves = {"single": _score_curve(pair_scores(e, ones, lab, coh)[1], grid=SNORM_GRID)}
-    # Refine band on this scale: single-descriptor vs all-views normalised scores.
+    # Refine bands on this scale: 1-view and 2-view vs all-views normalised scores.
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(e), (2, 200_000))
     m_j, s_j = co.stats(e[j], cv)
-    deltas = []
-    for probe in (single[i], e[i]):
+    scores = []
+    for probe in (*(p[i] for p in partial), e[i]):
         m_i, s_i = co.stats(probe, cv)
-        deltas.append(co.snorm(np.sum(probe * e[j], 1), m_i, s_i, m_j, s_j))
-    band = float(np.quantile(np.abs(deltas[0] - deltas[1]), 0.999))
+        scores.append(co.snorm(np.sum(probe * e[j], 1), m_i, s_i, m_j, s_j))
+    bands = [float(np.quantile(np.abs(s - scores[-1]), 0.999)) for s in scores[:2]]
     return {
         "score": "AS-norm: ((s - mean_p)/std_p + (s - mean_t)/std_t) / 2 over the top_k cohort",
         "top_k": co.COHORT_TOP_K,
         "cohort_file": co.COHORT_FILE.name,
         "cohort_paths": paths,
         "curves": curves,
-        "refine_band": round(band, 4),
+        "refine_band": round(bands[0], 4),
+        "refine_band_2": round(bands[1], 4),
     }
 
 

@@ -43,7 +43,7 @@ class Decision:
     threshold: float
     model: str
     owner: int | str | None = None  # Gallery.search: best candidate that passed the threshold
-    descriptor_calls: int = 0  # probe descriptor computations (2 if it was refined)
+    descriptor_calls: int = 0  # probe descriptor computations (1, 2 or 6: see Probe.refine)
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class Calibration:
     identify_target_fpir: float
     curves: dict[str, ScoreCurve]
     refine_band: float  # |score - threshold| below which a single-descriptor probe is refined
+    # ... and below which a probe of 2 views (the chip and its mirror) gets the other 4; 0 =
+    # not calibrated (an older file): then ``refine_band`` applies to both steps.
+    refine_band_2: float = 0.0
     # 1:N with cohort normalisation: thresholds measured by simulated open-set searches,
     # size_thresholds[fpir] = ((gallery size, threshold), ...) plus a log10(size) line fit.
     size_thresholds: dict[float, tuple[tuple[int, float], ...]] = field(default_factory=dict)
@@ -94,6 +97,7 @@ class Calibration:
     # 1:1 with AS-norm against the shipped cohort: impostor curves of the normalised score.
     norm_curves: dict[str, ScoreCurve] = field(default_factory=dict)
     norm_refine_band: float = 0.0
+    norm_refine_band_2: float = 0.0
     cohort_top_k: int = _cohort.COHORT_TOP_K
     cohort_paths: tuple[str, ...] = ()  # provenance of cohort.npy rows (development photos)
 
@@ -106,6 +110,7 @@ class Calibration:
             identify_target_fpir=d["identify"]["target_fpir"],
             curves={k: ScoreCurve.from_dict(v) for k, v in d["curves"].items()},
             refine_band=d["refine_band"],
+            refine_band_2=d.get("refine_band_2", 0.0),
             size_thresholds={
                 float(f): tuple((int(n), float(t)) for n, t in rows)
                 for f, rows in d["identify"].get("by_gallery_size", {}).items()
@@ -115,6 +120,7 @@ class Calibration:
                 k: ScoreCurve.from_dict(v) for k, v in d.get("snorm", {}).get("curves", {}).items()
             },
             norm_refine_band=d.get("snorm", {}).get("refine_band", 0.0),
+            norm_refine_band_2=d.get("snorm", {}).get("refine_band_2", 0.0),
             cohort_top_k=d.get("snorm", {}).get("top_k", _cohort.COHORT_TOP_K),
             cohort_paths=tuple(d.get("snorm", {}).get("cohort_paths", ())),
         )
@@ -210,8 +216,15 @@ def person_template(templates: np.ndarray) -> np.ndarray:
     return normalise_rows(t.mean(axis=0))[0]
 
 
-def _needs_refine(probe: Probe | np.ndarray, score: float, threshold: float, band: float) -> bool:
-    return isinstance(probe, Probe) and not probe.refined and abs(score - threshold) < band
+def _needs_refine(
+    probe: Probe | np.ndarray, score: float, threshold: float, bands: tuple[float, float]
+) -> bool:
+    """Whether the probe's next views could still flip the decision: ``bands`` are the largest
+    score changes (99.9th percentile) from 1 view and from 2 views to all of them."""
+    if not isinstance(probe, Probe) or probe.refined:
+        return False
+    band = bands[0] if probe.views < 2 else (bands[1] or bands[0])
+    return abs(score - threshold) < band
 
 
 def _calls(probe: Probe | np.ndarray) -> int:
@@ -226,8 +239,9 @@ def verify(
 ) -> Decision:
     """1:1: does the probe belong to the person who owns ``templates`` (k, 128)?
 
-    A single-descriptor Probe is refined with its other views only when its score falls
-    within ``refine_band`` of the threshold, where the extra calls could flip the decision.
+    A single-descriptor Probe is refined (its mirror, then the other views) only while its
+    score falls within the refine band of the threshold, where more views could flip the
+    decision.
 
     With one template the score is AS-normalised against the shipped cohort (two 1000x128
     mat-vecs); with 2+ it is the cosine to the mean template (see the module docstring)."""
@@ -243,15 +257,15 @@ def verify(
             mean_p, std_p = _cohort.stats(v, cohort, k)
             return float(_cohort.snorm(float(person @ v), mean_p, std_p, mean_t, std_t)[0])
 
-        band = cal.norm_refine_band
+        bands = (cal.norm_refine_band, cal.norm_refine_band_2)
     else:
 
         def score_of(v: np.ndarray) -> float:
             return float(person @ v)
 
-        band = cal.refine_band
+        bands = (cal.refine_band, cal.refine_band_2)
     score = score_of(_as_embedding(probe))
-    if _needs_refine(probe, score, threshold, band):
+    while _needs_refine(probe, score, threshold, bands):
         score = score_of(probe.refine().embedding)
     return Decision(
         score >= threshold, score, threshold, cal.model_version, descriptor_calls=_calls(probe)
@@ -334,7 +348,8 @@ class Gallery:
         if not self.owners:
             return Decision(False, -1.0, self.threshold, model, None, _calls(probe))
         best, score = self.top(probe)
-        if _needs_refine(probe, score, self.threshold, self.calibration.refine_band):
+        bands = (self.calibration.refine_band, self.calibration.refine_band_2)
+        while _needs_refine(probe, score, self.threshold, bands):
             best, score = self.top(probe.refine())
         match = score >= self.threshold
         owner = self.owners[best] if match else None

@@ -2,8 +2,9 @@
 
 Test-time augmentation: the full embedding averages the descriptors of six views of the face,
 the aligned chip cut at three scales and their mirror images. Enrolment always computes all
-six; a verify/identify probe starts with the one plain chip and adds the other five
-(``Probe.refine``) only when its score is close enough to the threshold to matter."""
+six; a verify/identify probe starts with the one plain chip and adds its mirror, then the
+other four (``Probe.refine``), only while its score is close enough to the threshold to
+matter."""
 
 from __future__ import annotations
 
@@ -42,23 +43,34 @@ class Probe:
     box: FaceBox
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
     descriptor_calls: int = 1
-    refined: bool = False  # True once the embedding averages all the views
+    views: int = 1  # views averaged so far: 1 (plain chip), 2 (+ its mirror) or all of them
     chips: np.ndarray | None = field(default=None, repr=False)  # the views, kept to refine
+    view_sum: np.ndarray | None = field(default=None, repr=False)  # unit descriptors summed
 
     @property
     def chip(self) -> np.ndarray | None:
         """The plain aligned chip (dlib's ``get_face_chip``)."""
         return None if self.chips is None else self.chips[0]
 
+    @property
+    def refined(self) -> bool:
+        """True once the embedding averages all the views (as enrolment does)."""
+        return self.chips is None or self.views >= 2 * len(self.chips)
+
     def refine(self) -> Probe:
-        """Average in the other views' descriptors (in place): five more descriptor calls."""
-        if self.refined or self.chips is None:
+        """Average in the next views (in place): the plain chip's mirror first (one call), then
+        the other scales and their mirrors (one batch). ``verify`` and ``Gallery.search`` stop
+        as soon as the score is clear of the threshold."""
+        if self.refined:
             return self
         t = time.perf_counter()
-        rest = _descriptors(_views(self.chips)[1:])
-        self.embedding = _normalise(self.embedding + rest.sum(axis=0))
-        self.descriptor_calls += len(rest)
-        self.refined = True
+        views = _views(self.chips)
+        added = _descriptors(views[self.views : 2 if self.views < 2 else len(views)])
+        total = self.embedding if self.view_sum is None else self.view_sum  # 1 view: unit
+        self.view_sum = total + added.sum(axis=0)
+        self.embedding = _normalise(self.view_sum)
+        self.descriptor_calls += len(added)
+        self.views += len(added)
         self.timings["descriptor"] = self.timings.get("descriptor", 0.0) + _ms(t)
         return self
 
@@ -152,7 +164,7 @@ def extract(
     """Decode, detect, check quality and embed one face.
 
     ``full=None`` picks per purpose: enrolment always averages all the views; verify/identify
-    compute one descriptor and let ``verify``/``Gallery.search`` call ``Probe.refine`` only when
+    compute one descriptor and let ``verify``/``Gallery.search`` call ``Probe.refine`` only while
     the score is close enough to the threshold to matter."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -181,4 +193,4 @@ def extract(
     embedding, calls = embed(chips, full=full)
     timings["descriptor"] = _ms(t)
     timings["total"] = round(sum(timings.values()), 2)
-    return Probe(embedding, quality, face, timings, calls, full, chips)
+    return Probe(embedding, quality, face, timings, calls, calls, chips)

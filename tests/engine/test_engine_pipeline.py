@@ -51,8 +51,8 @@ def test_probe_shape_and_timings():
 
 
 def test_views_and_refine_give_the_enrolment_embedding():
-    """A probe starts with the plain chip; refine adds the other 5 views and then equals the
-    all-views (enrolment) embedding of the same photo."""
+    """A probe starts with the plain chip; refine adds its mirror, then the other 4 views, and
+    then equals the all-views (enrolment) embedding of the same photo."""
     data = _bytes("deepface_02/3.jpg")
     probe = extract(data, purpose="verify", check_quality=False)
     assert probe.chips.shape == (len(VIEW_SCALES), 150, 150, 3)
@@ -64,9 +64,13 @@ def test_views_and_refine_give_the_enrolment_embedding():
     assert all(np.abs(c.astype(int) - probe.chip).mean() > 5 for c in probe.chips[1:])
     single = probe.embedding.copy()
     probe.refine()
+    assert not probe.refined and probe.views == probe.descriptor_calls == 2
+    two = probe.embedding.copy()
+    probe.refine()
     assert probe.refined and probe.descriptor_calls == 2 * len(VIEW_SCALES)
     full = extract(data, purpose="enrol", check_quality=False).embedding
     assert float(probe.embedding @ full) > 0.99999
+    assert float(two @ full) < float(probe.embedding @ full)
     assert float(single @ full) < 0.9999  # the views do change the embedding
     probe.refine()  # idempotent
     assert probe.descriptor_calls == 2 * len(VIEW_SCALES)
