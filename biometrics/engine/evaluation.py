@@ -35,7 +35,7 @@ class EmbeddingSet:
     rest: np.ndarray  # float32 (n, 128) sum of the other 4 views' unit descriptors
     quality: np.ndarray  # float32 (n, len(QUALITY_FIELDS))
     faces_found: np.ndarray  # int (n,)
-    ms: np.ndarray  # float (n,) pipeline time per image (decode .. both descriptors)
+    ms: np.ndarray  # float (n,) pipeline time per image (decode .. all six descriptors)
 
     def embeddings(self, views: int = 6) -> np.ndarray:
         """Unit embeddings of 1, 2 (chip + mirror) or 6 views (what production computes)."""

@@ -23,13 +23,14 @@ SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 RESNET = "dlib_face_recognition_resnet_model_v1.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 
+log = logging.getLogger(__name__)
+
 _lock = threading.RLock()  # re-entrant: one loader may load another (descriptor -> dlib)
 _loaded: dict[str, Any] = {}
 # Not thread-safe in dlib: DNN forward passes (ResNet encoder, MMOD detector) keep activations
 # in the network, and the HOG detector keeps its feature pyramid in itself (a crash with
 # concurrent calls). The shape predictor is read-only and needs no lock.
 encoder_lock = threading.Lock()
-log = logging.getLogger(__name__)
 cnn_lock = threading.Lock()
 hog_lock = threading.Lock()
 

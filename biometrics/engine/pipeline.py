@@ -42,8 +42,7 @@ class Probe:
     quality: Quality
     box: FaceBox
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
-    descriptor_calls: int = 1
-    views: int = 1  # views averaged so far: 1 (plain chip), 2 (+ its mirror) or all of them
+    descriptor_calls: int = 1  # one per view averaged so far: 1, 2 (+ its mirror) or all
     chips: np.ndarray | None = field(default=None, repr=False)  # the views, kept to refine
     view_sum: np.ndarray | None = field(default=None, repr=False)  # unit descriptors summed
 
@@ -51,6 +50,11 @@ class Probe:
     def chip(self) -> np.ndarray | None:
         """The plain aligned chip (dlib's ``get_face_chip``)."""
         return None if self.chips is None else self.chips[0]
+
+    @property
+    def views(self) -> int:
+        """Views averaged so far (each view is one descriptor call)."""
+        return self.descriptor_calls
 
     @property
     def refined(self) -> bool:
@@ -70,7 +74,6 @@ class Probe:
         self.view_sum = total + added.sum(axis=0)
         self.embedding = _normalise(self.view_sum)
         self.descriptor_calls += len(added)
-        self.views += len(added)
         self.timings["descriptor"] = self.timings.get("descriptor", 0.0) + _ms(t)
         return self
 
@@ -193,4 +196,4 @@ def extract(
     embedding, calls = embed(chips, full=full)
     timings["descriptor"] = _ms(t)
     timings["total"] = round(sum(timings.values()), 2)
-    return Probe(embedding, quality, face, timings, calls, calls, chips)
+    return Probe(embedding, quality, face, timings, calls, chips)

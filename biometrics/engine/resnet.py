@@ -125,7 +125,9 @@ class FaceResNet:
             expected += ["con", "affine", "relu", "con", "affine"]
             expected += ["avg_pool", "relu"] if stride == 2 else ["relu"]
         expected += ["avg_pool", "fc"]
-        if kinds != expected:
+        pools = [layer[1:] for layer in layers if layer[0].endswith("pool")]
+        # (size, stride, padding): the 3x3/2 max pool, 2x2/2 shortcuts, the global average.
+        if kinds != expected or pools != [(3, 2, 0)] + [(2, 2, 0)] * 4 + [(0, 1, 0)]:
             raise ModelFormatError("the layers are not those of dlib's face-recognition ResNet")
         convs = [i for i, k in enumerate(kinds) if k == "con"]
         self.stem = _fold(layers[convs[0]], layers[convs[0] + 1])
