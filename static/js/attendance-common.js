@@ -102,13 +102,7 @@
     } catch (e) {
       return { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
     }
-    let body = {};
-    try {
-      body = await response.json();
-    } catch (e) {
-      body = { code: "bad_response", detail: "The server answered unexpectedly (" + response.status + ")." };
-    }
-    return { status: response.status, ok: response.ok, body: body };
+    return window.FaceCam.answer(response);
   }
 
   function missedInstruction(res) {

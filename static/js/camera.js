@@ -8,6 +8,7 @@
  *   burst(video, {seconds, fps, maxWidth, quality})  JPEG Blobs over a time window
  *   drawFaces(canvas, video, analysis)  face boxes from /api/biometrics/analyse/
  *   post(url, fields)                  multipart POST with CSRF; fields may hold Blobs or arrays
+ *   answer(response)                  {status, ok, body} of a fetch response (JSON or "bad_response")
  *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function
  *   liveCapture(video, {challengeUrl, onInstruction})  ask the server for a liveness challenge,
  *       show it (onInstruction(text, challenges)), record the burst it asks for; resolves to
@@ -122,6 +123,11 @@
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
     });
+    return answer(response);
+  }
+
+  // {status, ok, body} of a fetch response; a body that is not JSON becomes a "bad_response".
+  async function answer(response) {
     let body = {};
     try {
       body = await response.json();
@@ -190,5 +196,5 @@
     return { nonce: c.nonce, frames: frames, challenges: c.challenges };
   }
 
-  window.FaceCam = { start, stop, grab, burst, drawFaces, post, watch, csrfToken, liveCapture, instructionFor };
+  window.FaceCam = { start, stop, grab, burst, drawFaces, post, answer, watch, csrfToken, liveCapture, instructionFor };
 })();
