@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from biometrics.engine import CorruptImage, ImageTooLarge, decode_image
+from biometrics.engine.imaging import _decode_jpeg
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -34,6 +35,23 @@ def test_exif_orientation_applied():
     assert raw.getexif().get(0x0112) == 6
     arr = decode_image(data)
     assert arr.shape[:2] == (raw.width, raw.height)  # rotated by 90 degrees
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_decodes_like_pillow(orientation):
+    """Complete RGB/grey JPEGs take OpenCV's fast path; it must give Pillow's pixels, upright."""
+    yy, xx = np.mgrid[0:24, 0:40]
+    pixels = np.stack([xx * 6, yy * 10, (xx + yy) * 3], axis=-1).astype(np.uint8)  # asymmetric
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    for mode in ("RGB", "L"):
+        data = _encode(Image.fromarray(pixels).convert(mode), "JPEG", exif=exif.tobytes())
+        pillow = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+        assert np.array_equal(decode_image(data), pillow)
+        assert _decode_jpeg(data, Image.open(io.BytesIO(data))) is not None  # the fast path
+        # Without the end-of-image marker it is Pillow's decode (which refuses a cut file).
+        with pytest.raises(CorruptImage):
+            decode_image(data[:-2])
 
 
 @pytest.mark.parametrize("data", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
