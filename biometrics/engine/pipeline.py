@@ -34,6 +34,7 @@ COMPARABLE_FACE_RATIO = 0.6
 # and its mirror alone: TPIR at FPIR 1e-2 / 1e-3 +1.5 / +2.3 points (docs/engine.md). dlib's
 # random jitters gained nothing on top of the mirror and are not used.
 VIEW_SCALES = (1.0, 0.94, 1.06)
+N_SCALES = len(VIEW_SCALES)
 
 
 @dataclass
@@ -43,13 +44,23 @@ class Probe:
     box: FaceBox
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
     descriptor_calls: int = 1  # one per view averaged so far: 1, 2 (+ its mirror) or all
-    chips: np.ndarray | None = field(default=None, repr=False)  # the views, kept to refine
     view_sum: np.ndarray | None = field(default=None, repr=False)  # unit descriptors summed
+    # Where the chips are cut from, kept to refine: the image and one chip_details per scale.
+    source: tuple[np.ndarray, list] | None = field(default=None, repr=False)
+    _chips: np.ndarray | None = field(default=None, repr=False)  # cut so far: the plain chip
+
+    @property
+    def chips(self) -> np.ndarray | None:
+        """All the scaled chips (``face_chips``), cut on first use: a probe that is decided
+        on the plain chip never pays for the others."""
+        if self.source is not None and (self._chips is None or len(self._chips) < N_SCALES):
+            self._chips = cut_chips(*self.source)
+        return self._chips
 
     @property
     def chip(self) -> np.ndarray | None:
         """The plain aligned chip (dlib's ``get_face_chip``)."""
-        return None if self.chips is None else self.chips[0]
+        return None if self._chips is None else self._chips[0]
 
     @property
     def views(self) -> int:
@@ -59,7 +70,7 @@ class Probe:
     @property
     def refined(self) -> bool:
         """True once the embedding averages all the views (as enrolment does)."""
-        return self.chips is None or self.views >= 2 * len(self.chips)
+        return self._chips is None or self.views >= 2 * N_SCALES
 
     def refine(self) -> Probe:
         """Average in the next views (in place): the plain chip's mirror first (one call), then
@@ -67,8 +78,13 @@ class Probe:
         as soon as the score is clear of the threshold."""
         if self.refined:
             return self
+        chips = self._chips
+        if self.views >= 2:  # the other scales are needed now
+            t = time.perf_counter()
+            chips = self.chips
+            self.timings["chip"] = self.timings.get("chip", 0.0) + _ms(t)
         t = time.perf_counter()
-        views = _views(self.chips)
+        views = _views(chips)
         added = _descriptors(views[self.views : 2 if self.views < 2 else len(views)])
         total = self.embedding if self.view_sum is None else self.view_sum  # 1 view: unit
         self.view_sum = total + added.sum(axis=0)
@@ -109,21 +125,31 @@ def face_chip(rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
     return dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING)
 
 
-def face_chips(rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
-    """(len(VIEW_SCALES), 150, 150, 3): the aligned chip with its crop scaled about its centre."""
+def chip_details(shape: dlib.full_object_detection) -> list:
+    """One ``dlib.chip_details`` per VIEW_SCALES: dlib's chip rectangle scaled about its centre."""
     base = dlib.get_face_chip_details(shape, CHIP_SIZE, CHIP_PADDING)
     r = base.rect
     cx, cy = (r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2
-    chips = []
+    out = []
     for scale in VIEW_SCALES:
         if scale == 1.0:
-            details = base
-        else:
-            w, h = r.width() * scale / 2, r.height() * scale / 2
-            rect = dlib.drectangle(cx - w, cy - h, cx + w, cy + h)
-            details = dlib.chip_details(rect, dlib.chip_dims(CHIP_SIZE, CHIP_SIZE), base.angle)
-        chips.append(dlib.extract_image_chip(rgb, details))
-    return np.stack(chips)
+            out.append(base)
+            continue
+        w, h = r.width() * scale / 2, r.height() * scale / 2
+        rect = dlib.drectangle(cx - w, cy - h, cx + w, cy + h)
+        out.append(dlib.chip_details(rect, dlib.chip_dims(CHIP_SIZE, CHIP_SIZE), base.angle))
+    return out
+
+
+def cut_chips(rgb: np.ndarray, details: list) -> np.ndarray:
+    """(len(details), 150, 150, 3) chips. One ``extract_image_chip`` per chip: dlib's batch
+    ``extract_image_chips`` resamples differently (pixels differ by up to 2 levels)."""
+    return np.stack([dlib.extract_image_chip(rgb, d) for d in details])
+
+
+def face_chips(rgb: np.ndarray, shape: dlib.full_object_detection) -> np.ndarray:
+    """(len(VIEW_SCALES), 150, 150, 3): the aligned chip with its crop scaled about its centre."""
+    return cut_chips(rgb, chip_details(shape))
 
 
 def _views(chips: np.ndarray) -> np.ndarray:
@@ -186,14 +212,16 @@ def extract(
     if check_quality and (issues := quality.issues()):
         raise PoorQuality(issues[0], ISSUE_MESSAGES[issues[0]])
 
+    if full is None:
+        full = purpose == "enrol"
     t = time.perf_counter()
-    chips = face_chips(rgb, shape)
+    details = chip_details(shape)
+    chips = cut_chips(rgb, details if full else details[:1])
     timings["chip"] = _ms(t)
 
     t = time.perf_counter()
-    if full is None:
-        full = purpose == "enrol"
     embedding, calls = embed(chips, full=full)
     timings["descriptor"] = _ms(t)
     timings["total"] = round(sum(timings.values()), 2)
-    return Probe(embedding, quality, face, timings, calls, chips)
+    source = None if full else (rgb, details)
+    return Probe(embedding, quality, face, timings, calls, source=source, _chips=chips)
