@@ -67,6 +67,7 @@ def enrolled_templates(video_dir: Path) -> dict[str, np.ndarray]:
 
 def run(images: list[tuple[str, bytes]], templates: dict[str, np.ndarray]) -> dict:
     ours, ref, desc, calls, dlib_desc = [], [], [], [], []
+    stages: dict[str, list[float]] = {}
     for key, data in images:
         t = time.perf_counter()
         reference_pipeline(data)
@@ -79,6 +80,8 @@ def run(images: list[tuple[str, bytes]], templates: dict[str, np.ndarray]) -> di
                 verify(probe, templates[person])
             calls.append(probe.descriptor_calls)
             desc.append(probe.timings["descriptor"] / probe.descriptor_calls)
+            for stage in ("decode", "detect", "quality", "chip"):
+                stages.setdefault(stage, []).append(probe.timings.get(stage, 0.0))
         except EngineError:
             calls.append(0)
         ours.append((time.perf_counter() - t) * 1000)
@@ -98,6 +101,8 @@ def run(images: list[tuple[str, bytes]], templates: dict[str, np.ndarray]) -> di
         if desc
         else None,
         "images": len(images),
+        # median ms of each non-descriptor stage (quality includes the 5-point landmarks)
+        "stages_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
     }
 
 
@@ -122,7 +127,8 @@ def main() -> None:
             f"{name}: FaceAuth {r['faceauth_ms']:.1f} ms, reference {r['reference_ms']:.1f} ms, "
             f"ratio {r['ratio']:.2f}x, bare descriptor {r['descriptor_ms']} ms "
             f"(dlib's own {r['dlib_descriptor_ms']} ms), "
-            f"descriptor calls/image {r['descriptor_calls']}, n={r['images']}"
+            f"descriptor calls/image {r['descriptor_calls']}, n={r['images']}; "
+            f"other stages {r['stages_ms']}"
         )
     if args.json:
         f = results["frames_640x480"]
