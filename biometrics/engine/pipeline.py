@@ -55,6 +55,7 @@ class Probe:
         on the plain chip never pays for the others."""
         if self.source is not None and (self._chips is None or len(self._chips) < N_SCALES):
             self._chips = cut_chips(*self.source)
+            self.source = None  # the image is not needed any more
         return self._chips
 
     @property

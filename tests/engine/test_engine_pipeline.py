@@ -55,7 +55,9 @@ def test_views_and_refine_give_the_enrolment_embedding():
     then equals the all-views (enrolment) embedding of the same photo."""
     data = _bytes("deepface_02/3.jpg")
     probe = extract(data, purpose="verify", check_quality=False)
+    assert len(probe._chips) == 1 and probe.source is not None  # only the plain chip is cut
     assert probe.chips.shape == (len(VIEW_SCALES), 150, 150, 3)
+    assert probe.source is None  # all cut: the image is let go
     assert not probe.refined and probe.descriptor_calls == 1
     rgb = decode_image(data)
     shape = landmarks5(rgb, probe.box)
