@@ -53,8 +53,11 @@ class Probe:
     def chips(self) -> np.ndarray | None:
         """All the scaled chips (``face_chips``), cut on first use: a probe that is decided
         on the plain chip never pays for the others."""
-        if self.source is not None and (self._chips is None or len(self._chips) < N_SCALES):
-            self._chips = cut_chips(*self.source)
+        cut = 0 if self._chips is None else len(self._chips)
+        if self.source is not None and cut < N_SCALES:
+            rgb, details = self.source
+            more = cut_chips(rgb, details[cut:])  # not again the plain chip, already cut
+            self._chips = more if self._chips is None else np.concatenate([self._chips, more])
             self.source = None  # the image is not needed any more
         return self._chips
 
