@@ -50,11 +50,12 @@ from attendance.models import (
     WorkSession,
 )
 from attendance.services import pair_events
+from biometrics.engine import PIPELINE_VERSION
 from biometrics.models import FaceLockout, FaceTemplate
 
 PREFIX = "seed-"
 PASSWORD = "faceauth-demo"
-MODEL = "faceauth-dlib-2"
+MODEL = PIPELINE_VERSION  # demo templates and decisions carry the running model version
 THRESHOLD = 0.92
 BATCH_PEOPLE = 50
 INSERT_BATCH = 5000
