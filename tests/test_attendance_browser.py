@@ -129,7 +129,7 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
 
 
 def test_timesheet_page_shows_days_weeks_and_flags(
-    chromium, live_server, client, make_person, department
+    request, chromium, live_server, client, make_person, department
 ):
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
@@ -139,7 +139,13 @@ def test_timesheet_page_shows_days_weeks_and_flags(
     from attendance import services
     from attendance.models import Method, WorkSchedule
 
+    import time_machine
+
     berlin = ZoneInfo("Europe/Berlin")
+    # Schedules run Monday to Friday: a fixed Friday keeps the shifts 1-8 days back on workdays.
+    clock = time_machine.travel(datetime(2026, 6, 12, 15, 0, tzinfo=berlin), tick=True)
+    clock.start()
+    request.addfinalizer(clock.stop)
     person = make_person("employee", department=department, display_name="Tess Timesheet")
     WorkSchedule.objects.create(department=department, start_time=time(9, 0), grace_minutes=5)
     today = timezone.localdate(timezone=berlin)
