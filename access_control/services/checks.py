@@ -1,0 +1,293 @@
+"""Door checks: a capture, PIN or badge at an access point becomes a logged decision.
+
+Faces are reached only through biometrics.services.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import Device, User
+from biometrics import services as biometrics
+from biometrics.errors import BiometricError, InactivePerson, NoTemplates
+from biometrics.liveness import ATTACK_REASONS
+
+from .. import conf
+from ..errors import CredentialRequired, DoorNotConfigured
+from ..models import AccessEvent, AccessMode, AccessPoint, Badge, SecurityLevel
+from ..reasons import Reason
+from ..rules import AccessDecision, evaluate
+from .log import record_event
+
+# Face errors that mean "no usable face in this frame": a denied decision, not an API error.
+FACE_QUALITY_CODES = frozenset({"no_face", "multiple_faces", "poor_quality"})
+
+
+# Liveness refusals and nonce attacks (reuse, replayed frames, another door's challenge):
+# logged as spoof_suspected denials, which raise the spoof alert. Other refusals of a capture
+# (nonce missing, unknown or expired, liveness_required, too many frames) are 4xx, no event.
+SPOOF_CODES = frozenset({"spoof_suspected"}) | ATTACK_REASONS
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    event: AccessEvent
+    replayed: bool = False  # a retried request answered with the first event
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the face and credential steps found, before or instead of the rules."""
+
+    person: User | None
+    decision: AccessDecision | None = None
+    score: float | None = None
+    threshold: float | None = None
+    model: str = ""
+    detail: str = ""
+    liveness: dict | None = None
+
+
+def access_point_for(device: Device) -> AccessPoint:
+    point = AccessPoint.objects.select_related("area", "device").filter(device=device).first()
+    if point is None:
+        raise DoorNotConfigured()
+    return point
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What the door sent: one image, or a liveness burst (frames + nonce)."""
+
+    image: bytes | None = None
+    frames: tuple[bytes, ...] = ()
+    nonce: str = ""
+
+    @property
+    def is_burst(self) -> bool:
+        return bool(self.frames)
+
+    def face_args(self) -> dict:
+        if self.is_burst:
+            return {"frames": list(self.frames), "nonce": self.nonce}
+        return {"image": self.image or b""}
+
+
+def request_fingerprint(
+    image: bytes, pin: str = "", badge: str = "", *, frames=(), nonce: str = ""
+) -> str:
+    digest = hashlib.sha256(image)
+    for frame in frames:
+        digest.update(hashlib.sha256(frame).digest())
+    digest.update(b"\0" + nonce.encode())
+    digest.update(b"\0" + pin.encode() + b"\0" + badge.encode())
+    return digest.hexdigest()
+
+
+def check_access(
+    *,
+    device: Device,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
+    pin: str = "",
+    badge: str = "",
+    request_id: str = "",
+) -> CheckResult:
+    """A door check: face (plus PIN or badge as the door's mode needs), rules, event, alerts.
+
+    The face is a single ``image`` or a liveness burst (``frames`` + ``nonce`` from
+    :func:`issue_door_challenge`); the door's device is passed to biometrics, so a door whose
+    device requires liveness refuses a single image (``liveness_required``, 400, no event).
+
+    A retry of the same request (same door and image+credentials within ACCESS_DEDUP_SECONDS,
+    or the same client ``request_id``) returns the first event instead of writing another. A
+    burst is only ever answered again for its own ``request_id`` and the very same frames and
+    nonce: sent again without them, it reaches the nonce check and is refused as an attack.
+    """
+    point = access_point_for(device)
+    pin, badge, request_id = pin.strip(), badge.strip(), request_id.strip()[:64]
+    if point.mode == AccessMode.FACE_PIN and not pin:
+        raise CredentialRequired("This door needs your PIN.", code="pin_required")
+    if point.mode == AccessMode.FACE_BADGE and not badge:
+        raise CredentialRequired("This door needs your badge number.", code="badge_required")
+    capture = Capture(image=image, frames=tuple(frames or ()), nonce=(nonce or "").strip())
+    fingerprint = request_fingerprint(
+        capture.image or b"", pin, badge, frames=capture.frames, nonce=capture.nonce
+    )
+
+    first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
+    if first is not None:
+        return CheckResult(first, replayed=True)
+    lock = f"access:check:{point.pk}:{request_id or fingerprint}"
+    if not cache.add(lock, 1, timeout=conf.get("ACCESS_DEDUP_SECONDS")):
+        # The same request is being decided right now (a quick retry): wait for its event.
+        deadline = time.monotonic() + conf.get("ACCESS_DEDUP_SECONDS")
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
+            if first is not None:
+                return CheckResult(first, replayed=True)
+    try:
+        outcome = _decide(point, capture=capture, pin=pin, badge=badge)
+        decision = outcome.decision
+        event = record_event(
+            access_point=point,
+            person=outcome.person,
+            granted=decision.granted,
+            reason=decision.reason,
+            rule=decision.rule,
+            visitor_pass=decision.visitor_pass,
+            score=outcome.score,
+            threshold=outcome.threshold,
+            model_version=outcome.model,
+            detail=outcome.detail,
+            liveness=outcome.liveness,
+            request_hash=fingerprint,
+            client_request_id=request_id,
+        )
+    finally:
+        cache.delete(lock)
+    return CheckResult(event)
+
+
+def issue_door_challenge(*, device: Device):
+    """A liveness challenge bound to this door's device: two actions at a door whose effective
+    security level (door or area, the stricter) is high, one elsewhere."""
+    point = access_point_for(device)
+    count = 2 if point.effective_security_level >= SecurityLevel.HIGH else 1
+    return biometrics.issue_challenge(device=device, count=count)
+
+
+def capture_settings() -> dict:
+    """What the door page records after a challenge (biometrics' numbers; the length can be
+    set with ACCESS_CAPTURE_SECONDS)."""
+    seconds = conf.get("ACCESS_CAPTURE_SECONDS")
+    return {**biometrics.CAPTURE_SETTINGS, **({"seconds": seconds} if seconds else {})}
+
+
+def _earlier_event(
+    point: AccessPoint, fingerprint: str, request_id: str, *, burst: bool = False
+) -> AccessEvent | None:
+    now = timezone.now()
+    if request_id:
+        earlier = AccessEvent.objects.filter(
+            access_point=point,
+            client_request_id=request_id,
+            created_at__gte=now - timedelta(seconds=conf.get("ACCESS_REQUEST_ID_SECONDS")),
+        )
+        if burst:
+            # A network retry of a burst re-sends the same bytes: another burst under a known
+            # request id must not borrow that attempt's answer.
+            earlier = earlier.filter(request_hash=fingerprint)
+        return earlier.order_by("pk").first()
+    if burst:
+        return None  # single-use nonces decide: a re-sent burst is a replay
+    return (
+        AccessEvent.objects.filter(
+            access_point=point,
+            request_hash=fingerprint,
+            created_at__gte=now - timedelta(seconds=conf.get("ACCESS_DEDUP_SECONDS")),
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _decide(point: AccessPoint, *, capture: Capture, pin: str, badge: str) -> _Outcome:
+    if not point.is_active:
+        return _Outcome(None, AccessDecision(False, Reason.DOOR_INACTIVE))
+    if point.mode == AccessMode.FACE_BADGE:
+        outcome = _badge_and_face(point, capture=capture, badge=badge)
+    else:
+        outcome = _face(point, capture=capture, pin=pin)
+    if outcome.decision is not None:
+        return outcome
+    decision = evaluate(outcome.person, point.area, timezone.now())
+    return _Outcome(
+        outcome.person,
+        decision,
+        score=outcome.score,
+        threshold=outcome.threshold,
+        model=outcome.model,
+        liveness=outcome.liveness,
+    )
+
+
+def _face_error(exc: BiometricError, person: User | None = None, note: str = "") -> _Outcome:
+    detail = exc.code + (f": {exc.reason}" if getattr(exc, "reason", None) else "")
+    if exc.code in FACE_QUALITY_CODES:
+        return _Outcome(person, AccessDecision(False, Reason.LOW_QUALITY), detail=detail[:200])
+    if exc.code not in SPOOF_CODES:
+        raise exc
+    # A failed liveness check or a nonce attack: nobody is identified (a badge only names
+    # who the attacker claims to be, kept in the detail).
+    liveness = getattr(exc, "liveness", None) or {
+        "checked": True,
+        "passed": False,
+        "reason": exc.code,
+    }
+    detail = f"{detail}; {note}" if note else detail
+    return _Outcome(
+        None, AccessDecision(False, Reason.SPOOF_SUSPECTED), detail=detail[:200], liveness=liveness
+    )
+
+
+def _face(point: AccessPoint, *, capture: Capture, pin: str) -> _Outcome:
+    try:
+        result = biometrics.identify_face(
+            **capture.face_args(), device=point.device, where=f"door:{point.name}"
+        )
+    except BiometricError as exc:
+        return _face_error(exc)
+    scores = {
+        "score": result.score,
+        "threshold": result.threshold,
+        "model": result.model,
+        "liveness": result.liveness,
+    }
+    if result.person is None:
+        # Above the threshold but no person: biometrics withholds somebody who may not
+        # authenticate now (inactive, or outside their validity window).
+        reason = (
+            Reason.NOT_AUTHORISED if result.score >= result.threshold else Reason.NOT_RECOGNISED
+        )
+        return _Outcome(None, AccessDecision(False, reason), **scores)
+    person = result.person
+    if point.mode == AccessMode.FACE_PIN and not person.check_pin(pin):
+        return _Outcome(person, AccessDecision(False, Reason.WRONG_PIN), **scores)
+    return _Outcome(person, **scores)
+
+
+def _badge_and_face(point: AccessPoint, *, capture: Capture, badge: str) -> _Outcome:
+    holder = Badge.objects.select_related("person").filter(number=badge, is_active=True).first()
+    if holder is None:
+        return _Outcome(None, AccessDecision(False, Reason.BADGE_UNKNOWN))
+    person = holder.person
+    if not person.is_active:
+        return _Outcome(person, AccessDecision(False, Reason.INACTIVE))
+    if not person.is_within_validity():
+        return _Outcome(person, AccessDecision(False, Reason.PERSON_VALIDITY))
+    try:
+        result = biometrics.verify_person(
+            person=person, **capture.face_args(), device=point.device, where=f"door:{point.name}"
+        )
+    except NoTemplates:
+        return _Outcome(person, AccessDecision(False, Reason.NOT_ENROLLED))
+    except InactivePerson:
+        return _Outcome(person, AccessDecision(False, Reason.INACTIVE))
+    except BiometricError as exc:
+        return _face_error(exc, person, note=f"badge {badge}")
+    scores = {
+        "score": result.score,
+        "threshold": result.threshold,
+        "model": result.model,
+        "liveness": result.liveness,
+    }
+    if not result.match:
+        return _Outcome(person, AccessDecision(False, Reason.FACE_MISMATCH), **scores)
+    return _Outcome(person, **scores)

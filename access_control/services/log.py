@@ -1,0 +1,248 @@
+"""The access log and the alerts it raises (repeated denials, spoofing, unknown faces)."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit
+from accounts.models import User
+
+from .. import conf
+from ..errors import AlertStateError
+from ..models import (
+    AccessEvent,
+    AccessPoint,
+    AccessRule,
+    Alert,
+    AlertKind,
+    AlertState,
+    Decision,
+    SecurityLevel,
+    VisitorPass,
+)
+from ..reasons import GRANTED_REASONS, Reason
+from .passes import TIME_LIMITED
+
+log = logging.getLogger("faceauth.access")
+
+
+# Refusals of a recognised visitor or contractor that mean "outside their pass".
+OUTSIDE_PASS_REASONS = frozenset(
+    {
+        Reason.PASS_EXPIRED,
+        Reason.PASS_REVOKED,
+        Reason.PASS_NOT_STARTED,
+        Reason.NOT_ON_PASS,
+        Reason.NO_RULE,
+        Reason.OUTSIDE_SCHEDULE,
+        Reason.DENIED_BY_RULE,
+        Reason.PERSON_VALIDITY,
+    }
+)
+
+
+UNKNOWN_FACE_REASONS = frozenset({Reason.NOT_RECOGNISED, Reason.NOT_AUTHORISED})
+
+
+@transaction.atomic
+def record_event(
+    *,
+    access_point: AccessPoint,
+    person: User | None,
+    granted: bool,
+    reason: str,
+    rule: AccessRule | None = None,
+    visitor_pass: VisitorPass | None = None,
+    score: float | None = None,
+    threshold: float | None = None,
+    model_version: str = "",
+    detail: str = "",
+    liveness: dict | None = None,
+    request_hash: str = "",
+    client_request_id: str = "",
+    at: datetime | None = None,
+) -> AccessEvent:
+    """Append one decision to the access log and raise the alerts it triggers.
+
+    Also the entry point for other checks (e.g. liveness): ``reason=spoof_suspected`` raises
+    the spoof alert."""
+    reason = Reason(reason)
+    if granted != (reason in GRANTED_REASONS):
+        raise ValueError(f"reason {reason} does not fit a {'grant' if granted else 'denial'}")
+    event = AccessEvent.objects.create(
+        created_at=at or timezone.now(),
+        access_point=access_point,
+        area=access_point.area,
+        person=person,
+        decision=Decision.GRANTED if granted else Decision.DENIED,
+        reason=reason,
+        rule=rule,
+        visitor_pass=visitor_pass,
+        mode=access_point.mode,
+        score=score,
+        threshold=threshold,
+        model_version=model_version,
+        detail=detail,
+        liveness=liveness,
+        request_hash=request_hash,
+        client_request_id=client_request_id,
+    )
+    log.info(
+        "access decision",
+        extra={
+            "event": event.pk,
+            "point": access_point.pk,
+            "person": person.pk if person else None,
+            "decision": event.decision,
+            "reason": reason,
+            "rule": rule.pk if rule else None,
+        },
+    )
+    raise_alerts(event)
+    return event
+
+
+def raise_alerts(event: AccessEvent) -> list[Alert]:
+    """The alert rules, run on every new event (see docs/access_control.md)."""
+    if event.granted:
+        return []
+    point = event.access_point
+    alerts = []
+    window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
+    if event.reason == Reason.SPOOF_SUSPECTED:
+        alerts.append(
+            _raise(AlertKind.SPOOF_SUSPECTED, event, f"At {point} ({point.area})", window)
+        )
+    if (
+        event.reason in UNKNOWN_FACE_REASONS
+        and point.effective_security_level >= SecurityLevel.HIGH
+    ):
+        alerts.append(
+            _raise(
+                AlertKind.UNKNOWN_FACE_HIGH_SECURITY,
+                event,
+                f"At {point} ({point.area})",
+                window,
+            )
+        )
+    person = event.person
+    if person is not None and person.role in TIME_LIMITED and event.reason in OUTSIDE_PASS_REASONS:
+        alerts.append(
+            _raise(
+                AlertKind.VISITOR_OUTSIDE_PASS,
+                event,
+                f"{person.get_role_display()} {person} refused at {point}: "
+                f"{Reason(event.reason).label.lower()}",
+                window,
+                person=person,
+            )
+        )
+    repeated = _repeated_denials(event, window)
+    if repeated:
+        alerts.append(repeated)
+    return alerts
+
+
+def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
+    point = event.access_point
+    kind = AlertKind.REPEATED_DENIALS
+    # Count only denials after the last alert of this kind here: an acknowledged burst needs
+    # a fresh burst to alert again.
+    previous = Alert.objects.filter(kind=kind, access_point=point).order_by("-pk").first()
+    denials = AccessEvent.objects.filter(
+        access_point=point,
+        decision=Decision.DENIED,
+        created_at__gt=event.created_at - window,
+        pk__lte=event.pk,
+    )
+    if previous is not None and previous.state == AlertState.OPEN:
+        if previous.last_event.created_at > event.created_at - window:
+            return _bump(previous, event)
+    if previous is not None:
+        denials = denials.filter(pk__gt=previous.last_event_id)
+    count = denials.count()
+    if count < conf.get("ACCESS_ALERT_DENIALS"):
+        return None
+    minutes = conf.get("ACCESS_ALERT_WINDOW_MINUTES")
+    alert = Alert.objects.create(
+        kind=kind,
+        access_point=point,
+        first_event=denials.order_by("pk").first(),
+        last_event=event,
+        event_count=count,
+        message=f"{count} denials at {point} within {minutes} minutes",
+    )
+    log.warning("access alert", extra={"alert": alert.pk, "kind": kind, "point": point.pk})
+    return alert
+
+
+def _raise(
+    kind: str, event: AccessEvent, message: str, window: timedelta, person: User | None = None
+) -> Alert:
+    """A new alert, or the same open one bumped when it fired here within the window."""
+    recent = (
+        Alert.objects.filter(
+            kind=kind,
+            access_point=event.access_point,
+            person=person,
+            state=AlertState.OPEN,
+            last_event__created_at__gt=event.created_at - window,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if recent is not None:
+        return _bump(recent, event)
+    alert = Alert.objects.create(
+        kind=kind,
+        access_point=event.access_point,
+        person=person,
+        first_event=event,
+        last_event=event,
+        message=message[:300],
+    )
+    log.warning(
+        "access alert", extra={"alert": alert.pk, "kind": kind, "point": event.access_point_id}
+    )
+    return alert
+
+
+def _bump(alert: Alert, event: AccessEvent) -> Alert:
+    alert.last_event = event
+    alert.event_count += 1
+    alert.save(update_fields=["last_event", "event_count", "updated_at"])
+    return alert
+
+
+@transaction.atomic
+def acknowledge_alert(*, alert: Alert, user: User, note: str = "") -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.state != AlertState.OPEN:
+        raise AlertStateError("Only an open alert can be acknowledged.")
+    alert.state = AlertState.ACKNOWLEDGED
+    alert.acknowledged_by = user
+    alert.acknowledged_at = timezone.now()
+    alert.note = note.strip()
+    alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at", "note", "updated_at"])
+    audit.record("access.alert.acknowledge", actor=user, outcome="done", target=alert)
+    return alert
+
+
+@transaction.atomic
+def close_alert(*, alert: Alert, user: User, note: str = "") -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.state == AlertState.CLOSED:
+        raise AlertStateError("The alert is already closed.")
+    now = timezone.now()
+    if alert.state == AlertState.OPEN:
+        # Closing straight away acknowledges too: the log keeps who saw it.
+        alert.acknowledged_by, alert.acknowledged_at = user, now
+    alert.state = AlertState.CLOSED
+    alert.closed_by, alert.closed_at = user, now
+    if note.strip():
+        alert.note = f"{alert.note}\n{note.strip()}".strip()
+    alert.save()
+    audit.record("access.alert.close", actor=user, outcome="done", target=alert)
+    return alert

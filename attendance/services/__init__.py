@@ -1,0 +1,36 @@
+"""State changes of attendance, one module per topic. Views, the admin and tasks call these."""
+
+from .clocking import ClockResult, clock, parse_capture_id
+from .corrections import decide_correction, may_decide, request_correction
+from .privacy import (
+    BIOMETRIC_COLUMNS,
+    SUBJECT_ACCESS_NOTES,
+    on_face_data_erased,
+    pseudonym_of,
+    pseudonymise_expired,
+    redact_biometrics,
+    retention_cutoff,
+    subject_access_export,
+)
+from .sessions import display_zone, local_time, pair_events, rebuild_sessions
+
+__all__ = [
+    "ClockResult",
+    "parse_capture_id",
+    "clock",
+    "display_zone",
+    "local_time",
+    "rebuild_sessions",
+    "pair_events",
+    "request_correction",
+    "may_decide",
+    "decide_correction",
+    "BIOMETRIC_COLUMNS",
+    "redact_biometrics",
+    "on_face_data_erased",
+    "pseudonym_of",
+    "retention_cutoff",
+    "pseudonymise_expired",
+    "SUBJECT_ACCESS_NOTES",
+    "subject_access_export",
+]

@@ -1,0 +1,313 @@
+"""Clocking in and out: face, PIN or manual events, idempotent per capture id.
+
+Faces are recognised only through biometrics.services (identify_face, verify_person).
+"""
+
+import hashlib
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.models import Device, DeviceKind, User
+from biometrics import liveness
+from biometrics import services as biometrics
+
+from .. import conf, selectors
+from ..errors import (
+    CaptureIdReused,
+    FaceMismatch,
+    InvalidCaptureId,
+    InvalidDirection,
+    MissingCaptureId,
+    MissingCredentials,
+    NotAllowed,
+    NotRecognised,
+    PersonInactive,
+    PinLocked,
+    WrongPin,
+)
+from ..models import Capture, ClockEvent, Correction, CorrectionKind, Direction, Method
+from .sessions import local_time, rebuild_sessions
+
+log = logging.getLogger("faceauth.attendance")
+
+
+@dataclass(frozen=True)
+class ClockResult:
+    event: ClockEvent
+    created: bool  # False: a debounced capture, or a replay of an earlier request
+    replayed: bool = False
+
+    @property
+    def message(self) -> str:
+        when = local_time(self.event.timestamp)
+        verb = "in" if self.event.direction == Direction.IN else "out"
+        if self.created or self.replayed:
+            return f"Clocked {verb.upper()} at {when:%H:%M}"
+        return f"Already clocked {verb} at {when:%H:%M}"
+
+
+def parse_capture_id(raw: object) -> uuid.UUID:
+    if raw in (None, ""):
+        raise MissingCaptureId()
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError as exc:
+        raise InvalidCaptureId() from exc
+
+
+def _payload_hash(*parts: object) -> str:
+    # Keyed: the hash of an employee number + a 4-digit PIN must not be brute-forceable.
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
+        digest.update(b"\x00")
+    return salted_hmac("attendance.capture", digest.hexdigest()).hexdigest()
+
+
+def clock(
+    *,
+    capture_id: object,
+    device: Device | None = None,
+    actor: User | None = None,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
+    employee_number: str | None = None,
+    pin: str | None = None,
+    direction: str | None = None,
+) -> ClockResult:
+    """Clock a person in or out, once per capture id.
+
+    A kiosk ``device`` identifies the face 1:N (or checks employee number + PIN); a logged-in
+    ``actor`` is verified 1:1 against their own templates (or their PIN). Without
+    ``direction`` the person's state decides (IN unless a shift is open).
+
+    The face is a liveness burst (``frames`` + the challenge's ``nonce``) or, only where
+    liveness is off (a kiosk device with ``liveness_required`` unticked, or liveness disabled
+    by setting), a single ``image``. A failed liveness check, a nonce error or a replayed
+    burst raises before any event is recorded.
+    """
+    capture = parse_capture_id(capture_id)
+    if direction in ("", None):
+        direction = None
+    elif direction not in Direction.values:
+        raise InvalidDirection()
+    if device is not None and device.kind != DeviceKind.KIOSK:
+        raise NotAllowed("Only attendance kiosks may clock people.")
+    if (device is None) == (actor is None):
+        raise NotAllowed()
+    frames = [f for f in (frames or []) if f]
+    nonce = (nonce or "").strip()
+    has_face = bool(image or frames)
+    use_pin = not has_face and (pin not in (None, ""))
+    if not has_face and not use_pin:
+        raise MissingCredentials()
+
+    who = f"device:{device.pk}" if device else f"user:{actor.pk}"
+    if use_pin:
+        payload = _payload_hash(who, "pin", employee_number or "", pin, direction or "")
+    elif frames:
+        # The whole burst and its nonce: the same capture id with other frames is a conflict.
+        payload = _payload_hash(who, "frames", nonce, len(frames), *frames, direction or "")
+    else:
+        payload = _payload_hash(who, "image", image, direction or "")
+    return _retry_if_sqlite_locked(
+        lambda: _identify_and_record(
+            capture=capture,
+            payload=payload,
+            use_pin=use_pin,
+            device=device,
+            actor=actor,
+            image=None if frames else image,
+            frames=frames or None,
+            nonce=nonce,
+            employee_number=employee_number,
+            pin=pin,
+            direction=direction,
+        )
+    )
+
+
+def _identify_and_record(
+    *,
+    capture: uuid.UUID,
+    payload: str,
+    use_pin: bool,
+    device: Device | None,
+    actor: User | None,
+    image: bytes | None,
+    frames: list[bytes] | None,
+    nonce: str,
+    employee_number: str | None,
+    pin: str | None,
+    direction: str | None,
+) -> ClockResult:
+    replay = _replay(capture, payload)
+    if replay is not None:
+        return replay
+
+    match = None
+    if use_pin:
+        person = _check_pin(actor=actor, employee_number=employee_number, pin=pin)
+        method = Method.PIN
+    elif device is not None:
+        # With the device: a kiosk that requires liveness refuses a single image, and its
+        # challenges are bound to it.
+        match = biometrics.identify_face(
+            image=image, frames=frames, nonce=nonce, device=device, where=str(device)
+        )
+        if not match.match or match.person is None:
+            raise NotRecognised()
+        person, method = match.person, Method.FACE_1N
+    else:
+        if not frames and liveness.liveness_required(None):
+            # Personal mode has no device to turn liveness off for: a burst is required.
+            raise liveness.refuse("liveness_required")
+        match = biometrics.verify_person(
+            person=actor, image=image, frames=frames, nonce=nonce, where=f"clock:{actor.pk}"
+        )
+        if not match.match:
+            raise FaceMismatch()
+        person, method = actor, Method.FACE_1V1
+
+    return _record(
+        capture=capture,
+        payload=payload,
+        person=person,
+        direction=direction,
+        method=method,
+        match=match,
+        device=device,
+        actor=actor,
+    )
+
+
+def _retry_if_sqlite_locked(call, attempts: int = 30):
+    """SQLite (the embedded default) reports a colliding writer as "locked" instead of
+    waiting when it shares one in-memory cache (the test database); PostgreSQL never does.
+    Every step of a clock is idempotent by capture id, so running it again is safe."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except OperationalError as exc:
+            locked = connection.vendor == "sqlite" and "locked" in str(exc)
+            if not locked or connection.in_atomic_block or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _replay(capture: uuid.UUID, payload: str) -> ClockResult | None:
+    stored = Capture.objects.select_related("event", "event__person").filter(pk=capture).first()
+    if stored is None:
+        return None
+    if stored.payload_hash != payload:
+        raise CaptureIdReused()
+    return ClockResult(event=stored.event, created=stored.created, replayed=True)
+
+
+def _pin_key(employee_number: str) -> str:
+    return "attendance:pin-fail:" + hashlib.sha256(employee_number.encode()).hexdigest()[:32]
+
+
+def _check_pin(*, actor: User | None, employee_number: str | None, pin: str) -> User:
+    if actor is not None:
+        person, key = actor, _pin_key(f"user:{actor.pk}")
+    else:
+        number = (employee_number or "").strip()
+        if not number:
+            raise WrongPin()
+        key = _pin_key(number)
+        person = User.objects.filter(employee_number=number).first()
+    failures = cache.get(key, 0)
+    if failures >= conf.get("ATTENDANCE_PIN_MAX_FAILURES"):
+        raise PinLocked()
+    if person is None or not person.check_pin(str(pin)):
+        cache.set(key, failures + 1, timeout=conf.get("ATTENDANCE_PIN_LOCKOUT_MINUTES") * 60)
+        log.info("wrong pin", extra={"person": person.pk if person else None})
+        raise WrongPin()
+    cache.delete(key)
+    if not person.may_authenticate():
+        raise PersonInactive()
+    return person
+
+
+def _record(
+    *,
+    capture: uuid.UUID,
+    payload: str,
+    person: User,
+    direction: str | None,
+    method: str,
+    match,
+    device: Device | None,
+    actor: User | None,
+) -> ClockResult:
+    try:
+        with transaction.atomic():
+            # Serialises clocks of one person (PostgreSQL); SQLite serialises all writers.
+            User.objects.select_for_update().filter(pk=person.pk).first()
+            now = timezone.now()
+            last = selectors.counted_events(person=person).first()
+            debounced = (
+                last is not None
+                and now - last.timestamp < conf.debounce()
+                and direction in (None, last.direction)
+            )
+            if debounced:
+                event, created = last, False
+            else:
+                event = ClockEvent.objects.create(
+                    person=person,
+                    direction=direction or selectors.next_direction(person=person, at=now),
+                    timestamp=now,
+                    device=device,
+                    method=method,
+                    score=match.score if match else None,
+                    threshold=match.threshold if match else None,
+                    model_version=match.model if match else "",
+                    liveness=match.liveness if match else None,
+                    needs_review=method == Method.PIN,
+                    pin_fallback=method == Method.PIN,
+                    manual_override=direction is not None,
+                    capture_id=capture,
+                    created_by=actor,
+                )
+                created = True
+                if method == Method.PIN:
+                    Correction.objects.create(
+                        person=person,
+                        kind=CorrectionKind.REVIEW,
+                        event=event,
+                        reason="Clocked with employee number and PIN instead of the face.",
+                    )
+                rebuild_sessions(person=person, since=now)
+            Capture.objects.create(
+                capture_id=capture, payload_hash=payload, event=event, created=created
+            )
+    except IntegrityError:
+        # A concurrent request with the same capture id committed first: answer as it did.
+        replay = _replay(capture, payload)
+        if replay is None:
+            raise
+        return replay
+    log.info(
+        "clock",
+        extra={
+            "person": person.pk,
+            "direction": event.direction,
+            "method": method,
+            "new_event": created,
+            "device": device.pk if device else None,
+            "liveness": (event.liveness or {}).get("reason", ""),
+        },
+    )
+    return ClockResult(event=event, created=created)

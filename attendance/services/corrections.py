@@ -1,0 +1,104 @@
+"""Correction requests and their review."""
+
+from datetime import datetime
+
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.permissions import role_of
+
+from ..errors import AlreadyDecided, InvalidCorrection, InvalidDirection, NotAllowed
+from ..models import ClockEvent, Correction, CorrectionKind, CorrectionStatus, Direction, Method
+from .sessions import display_zone, rebuild_sessions
+
+
+def _history(actor: User, obj, message: str, flag: int = CHANGE) -> None:
+    """Also record it in the admin history (who, when, what)."""
+    if actor is None or not actor.pk:
+        return
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[obj],
+        action_flag=flag,
+        change_message=message,
+        single_object=True,
+    )
+
+
+@transaction.atomic
+def request_correction(
+    *, person: User, requested_by: User, direction: str, timestamp: datetime, reason: str
+) -> Correction:
+    """An employee asks for a missing event (usually a forgotten clock-out) to be added."""
+    if direction not in Direction.values:
+        raise InvalidDirection()
+    if timezone.is_naive(timestamp):
+        timestamp = timezone.make_aware(timestamp, display_zone())
+    if timestamp > timezone.now():
+        raise InvalidCorrection("The time of a correction cannot be in the future.")
+    if not reason.strip():
+        raise InvalidCorrection("Please give a reason.")
+    if requested_by.pk != person.pk and role_of(requested_by) != Role.ADMIN:
+        raise NotAllowed("You may request corrections only for yourself.")
+    correction = Correction.objects.create(
+        person=person,
+        kind=CorrectionKind.MISSING_EVENT,
+        proposed_direction=direction,
+        proposed_timestamp=timestamp,
+        reason=reason.strip(),
+        requested_by=requested_by,
+    )
+    _history(requested_by, correction, "Requested", ADDITION)
+    return correction
+
+
+def may_decide(*, reviewer: User, person: User) -> bool:
+    """Admins decide for anybody, managers for their department; nobody for themselves."""
+    if reviewer.pk == person.pk:
+        return False
+    role = role_of(reviewer)
+    if role == Role.ADMIN:
+        return True
+    return (
+        role == Role.MANAGER
+        and reviewer.department_id is not None
+        and reviewer.department_id == person.department_id
+    )
+
+
+@transaction.atomic
+def decide_correction(
+    *, correction: Correction, approve: bool, reviewer: User, note: str = ""
+) -> Correction:
+    """Approve or reject once. Approving a missing event adds it; rejecting a flagged event
+    takes it out of the sessions. Either way the sessions are re-derived."""
+    # Lock only the correction row: PostgreSQL refuses FOR UPDATE across the nullable event join.
+    correction = (
+        Correction.objects.select_for_update(of=("self",))
+        .select_related("person", "event")
+        .get(pk=correction.pk)
+    )
+    if correction.status != CorrectionStatus.PENDING:
+        raise AlreadyDecided()
+    if not may_decide(reviewer=reviewer, person=correction.person):
+        raise NotAllowed("You may not decide corrections for this person.")
+    correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
+    correction.decided_by = reviewer
+    correction.decided_at = timezone.now()
+    correction.decision_note = note[:300]
+    since = correction.event.timestamp if correction.event else correction.proposed_timestamp
+    if approve and correction.kind == CorrectionKind.MISSING_EVENT:
+        correction.created_event = ClockEvent.objects.create(
+            person=correction.person,
+            direction=correction.proposed_direction,
+            timestamp=correction.proposed_timestamp,
+            method=Method.CORRECTION,
+            manual_override=True,
+            created_by=reviewer,
+        )
+    correction.save()
+    rebuild_sessions(person=correction.person, since=since)
+    _history(reviewer, correction, correction.get_status_display())
+    return correction
