@@ -272,14 +272,30 @@ def tpir_at_fpir(k_score, k_correct, u_score, fpir: float) -> tuple[float, float
     return 1.0 - fnir, thr
 
 
-def read_pairs(faces_dir: Path) -> list[tuple[str, str, bool]]:
-    path = Path(faces_dir) / "pairs_lfw_view1_devtrain.csv"
-    if not path.exists():
-        return []
+class PairsFileError(ValueError):
+    """A pairs file that cannot be used (ambiguous, malformed, or naming unknown images)."""
+
+
+def find_pairs_file(faces_dir: Path) -> Path | None:
+    """The folder's one ``pairs*.csv``, None when it has none; several are ambiguous."""
+    found = sorted(Path(faces_dir).glob("pairs*.csv"))
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise PairsFileError(f"{faces_dir} has several pairs files ({names}); name one")
+    return found[0] if found else None
+
+
+def read_pairs(path: Path) -> list[tuple[str, str, bool]]:
+    """Labelled pairs (``path1,path2,same[,known_wrong_label]``, paths relative to the folder);
+    pairs that LFW's errata call mislabelled are left out."""
     with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"path1", "path2", "same"} - set(reader.fieldnames or ())
+        if missing:
+            raise PairsFileError(f"{path}: missing columns {', '.join(sorted(missing))}")
         return [
             (r["path1"], r["path2"], r["same"] == "1")
-            for r in csv.DictReader(fh)
+            for r in reader
             if r.get("known_wrong_label", "0") != "1"
         ]
 
@@ -291,8 +307,12 @@ def evaluate(
     cache: Path | None = None,
     plot: Path | None = None,
     views: int = 6,
+    pairs_file: Path | None = None,
 ) -> dict:
-    """All metrics of the brief, at the calibrated thresholds (see module docstring)."""
+    """All metrics of the brief, at the calibrated thresholds (see module docstring).
+
+    Pairs come from ``pairs_file``, else the folder's ``pairs*.csv``; without one,
+    ``pairs_accuracy`` is None and ``pairs_note`` says why."""
     from .matching import default_calibration
 
     cal = calibration or default_calibration()
@@ -309,10 +329,20 @@ def evaluate(
     tt = cal.decision_threshold(3)  # image vs mean template of 3 photos
 
     pos = {p: i for i, p in enumerate(es.paths)}
-    pairs = read_pairs(faces_dir)
-    correct = 0
-    for p1, p2, same in pairs:
-        correct += (float(full[pos[p1], pos[p2]]) >= vt) == same
+    pairs_file = Path(pairs_file) if pairs_file else find_pairs_file(faces_dir)
+    pairs = read_pairs(pairs_file) if pairs_file else []
+    stray = sorted({p for pair in pairs for p in pair[:2]} - pos.keys())
+    if stray:
+        raise PairsFileError(
+            f"{pairs_file}: {len(stray)} paths not in the manifest, e.g. {stray[0]}"
+        )
+    correct = sum((float(full[pos[p1], pos[p2]]) >= vt) == same for p1, p2, same in pairs)
+    if pairs:
+        pairs_note = None
+    elif pairs_file:
+        pairs_note = f"{pairs_file.name} has no pairs"
+    else:
+        pairs_note = f"no pairs*.csv in {faces_dir}; pass one with --pairs"
 
     t_gen, t_imp = template_scores(e, ok, lab)  # mean templates: raw cosine (see verify)
     k_score, k_correct, u_score, n_gallery = identification_scores(e, ok, lab, cal)
@@ -338,8 +368,10 @@ def evaluate(
             "identify_gallery_size": n_gallery,
             "model_version": cal.model_version,
         },
-        "pairs_accuracy": round(correct / max(1, len(pairs)), 5),
+        "pairs_accuracy": round(correct / len(pairs), 5) if pairs else None,
         "pairs": len(pairs),
+        "pairs_file": str(pairs_file) if pairs_file else None,
+        "pairs_note": pairs_note,
         "genuine_pairs": int(len(gen)),
         "impostor_pairs": int(len(imp)),
         "FMR": float(np.mean(imp >= vt)),
@@ -462,7 +494,7 @@ def calibrate(
 
     Also draws the AS-norm cohort (``select_cohort``), writes it to ``cohort_file`` (float16)
     and stores the impostor curves of the normalised scores, measured leave-identity-out."""
-    from .models import PIPELINE_VERSION
+    from .weights import PIPELINE_VERSION
 
     es = compute_embeddings(Path(faces_dir), cache=cache)
     idm = identity_mask(es) & es.ok
