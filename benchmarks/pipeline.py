@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from biometrics.engine import EngineError, extract, verify  # noqa: E402
-from biometrics.engine import models as m  # noqa: E402
+from biometrics.engine import weights as m  # noqa: E402
 
 
 def reference_pipeline(data: bytes) -> list[np.ndarray]:

@@ -65,11 +65,11 @@ def check_broker() -> str:
 
 def check_face_models() -> str:
     # The lazy loaders: the first call reads ~100 MB of dlib models, later calls are a dict hit.
-    from biometrics.engine import default_calibration, models
+    from biometrics.engine import default_calibration, weights
 
-    models.detector()
-    models.shape_predictor_5()
-    models.face_descriptor()
+    weights.detector()
+    weights.shape_predictor_5()
+    weights.face_descriptor()
     return default_calibration().model_version
 
 

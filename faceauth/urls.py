@@ -21,7 +21,7 @@ urlpatterns = [
     path("privacy/retention/", biometrics_views.retention_policy, name="retention-policy"),
     path("accounts/", include("accounts.urls")),
     path("api/accounts/", include("accounts.api_urls")),
-    path("api/biometrics/", include("biometrics.urls")),
+    path("api/biometrics/", include("biometrics.api_urls")),
     path("attendance/", include("attendance.urls")),
     path("api/attendance/", include("attendance.api_urls")),
     path("access/", include("access_control.urls")),

@@ -19,9 +19,9 @@ from .errors import (
 )
 from .imaging import MAX_BYTES, MAX_PIXELS, decode_image
 from .matching import Calibration, Decision, Gallery, default_calibration, verify
-from .models import PIPELINE_VERSION, model_versions
 from .pipeline import Probe, embed, extract, face_chip
 from .quality import FrameAnalysis, Quality, analyse_frame, assess_quality
+from .weights import PIPELINE_VERSION, model_versions
 
 __all__ = [
     "MAX_BYTES",

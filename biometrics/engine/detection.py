@@ -8,7 +8,7 @@ import cv2
 import dlib
 import numpy as np
 
-from . import models
+from . import weights
 
 # HOG finds faces >= ~80 px. Measured on 640x480 frames: 31 ms at full size, 7 ms at 320 px
 # (faces >= ~160 px in the frame, i.e. a kiosk user at arm's length). Bigger frames are
@@ -56,8 +56,8 @@ def _run_hog(rgb: np.ndarray, scale: float, upsample: int) -> list[FaceBox]:
     if scale != 1.0:
         h, w = rgb.shape[:2]
         img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    with models.hog_lock:  # dlib's object_detector loads the image pyramid into itself
-        rects, scores, _ = models.detector().run(img, upsample, 0.0)
+    with weights.hog_lock:  # dlib's object_detector loads the image pyramid into itself
+        rects, scores, _ = weights.detector().run(img, upsample, 0.0)
     inv = 1.0 / scale
     return [
         FaceBox(
@@ -80,8 +80,8 @@ def _run_cnn(rgb: np.ndarray) -> list[FaceBox]:
     upsample = 1 if max(img.shape[:2]) <= CNN_MAX_SIDE // 2 + 10 else 0  # MMOD floor ~80 px
     inv = 1.0 / scale
     out = []
-    with models.cnn_lock:
-        found = models.cnn_detector()(img, upsample)
+    with weights.cnn_lock:
+        found = weights.cnn_detector()(img, upsample)
     for d in found:
         if d.confidence < CNN_MIN_CONFIDENCE:
             continue
@@ -117,12 +117,12 @@ def detect_faces(rgb: np.ndarray, *, upsample: bool = False) -> list[FaceBox]:
 
 
 def landmarks5(rgb: np.ndarray, box: FaceBox) -> dlib.full_object_detection:
-    return models.shape_predictor_5()(rgb, box.to_dlib())
+    return weights.shape_predictor_5()(rgb, box.to_dlib())
 
 
 def landmarks68(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     """68 points (x, y) for liveness cues; loads the 68-point model on first use."""
-    shape = models.shape_predictor_68()(rgb, box.to_dlib())
+    shape = weights.shape_predictor_68()(rgb, box.to_dlib())
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 

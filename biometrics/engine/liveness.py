@@ -30,9 +30,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import models
+from . import weights
 from .detection import FaceBox, detect_faces, landmarks5, landmarks68, shape_points
-from .models import SHAPE_5, SHAPE_68
+from .weights import SHAPE_5, SHAPE_68
 
 CHALLENGES = ("blink", "turn_left", "turn_right")
 BACKENDS = ("opencv", "dlib68")
@@ -152,11 +152,11 @@ def model_info() -> dict[str, dict[str, Any]]:
 def warm_up(backend: str | None = None) -> None:
     """Load the backend's models now (process start, worker boot) instead of in the first
     request: the 68-point model alone takes seconds to read."""
-    models.detector()
-    models.shape_predictor_5()
-    models.face_descriptor()
+    weights.detector()
+    weights.shape_predictor_5()
+    weights.face_descriptor()
     if (backend or DEFAULT_BACKEND) == "dlib68":
-        models.shape_predictor_68()
+        weights.shape_predictor_68()
 
 
 # ---------------------------------------------------------------- per-frame measures

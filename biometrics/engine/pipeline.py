@@ -15,7 +15,7 @@ from typing import Literal
 import dlib
 import numpy as np
 
-from . import models
+from . import weights
 from .detection import FaceBox, detect_faces, landmarks5, shape_points
 from .errors import MultipleFaces, NoFace, PoorQuality
 from .imaging import to_rgb_array
@@ -113,13 +113,13 @@ def _descriptor(chip: np.ndarray) -> np.ndarray:
 
 def _descriptors(chips: np.ndarray) -> np.ndarray:
     """Unit descriptors of a batch of chips (N, 150, 150, 3)."""
-    port = models.face_descriptor()
+    port = weights.face_descriptor()
     if port is not None:
         raw = port(chips)  # stateless NumPy: no lock, and a batch costs less than its parts
     else:
         # dlib's DNN keeps its activations inside the network object: one pass at a time.
-        with models.encoder_lock:
-            enc = models.face_encoder()
+        with weights.encoder_lock:
+            enc = weights.face_encoder()
             raw = np.array([enc.compute_face_descriptor(np.ascontiguousarray(c)) for c in chips])
     raw = np.asarray(raw, dtype=np.float32)
     return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biometrics.engine import extract, models
+from biometrics.engine import extract, weights
 from biometrics.engine.resnet import FaceResNet, ModelFormatError
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
@@ -29,12 +29,12 @@ def chips() -> np.ndarray:
 
 
 def _dlib(chip: np.ndarray) -> np.ndarray:
-    with models.encoder_lock:
-        return np.array(models.face_encoder().compute_face_descriptor(chip, 0))
+    with weights.encoder_lock:
+        return np.array(weights.face_encoder().compute_face_descriptor(chip, 0))
 
 
 def test_port_reproduces_dlib_on_real_faces(chips):
-    port = models.face_descriptor()
+    port = weights.face_descriptor()
     assert isinstance(port, FaceResNet)  # the engine really uses the port
     for chip in chips:
         reference = _dlib(np.ascontiguousarray(chip))
@@ -44,7 +44,7 @@ def test_port_reproduces_dlib_on_real_faces(chips):
 
 
 def test_batch_equals_one_by_one(chips):
-    port = models.face_descriptor()
+    port = weights.face_descriptor()
     batch = port(chips)
     assert batch.shape == (len(chips), 128)
     for chip, row in zip(chips, batch, strict=True):
@@ -52,7 +52,7 @@ def test_batch_equals_one_by_one(chips):
 
 
 def test_port_is_thread_safe(chips):
-    port = models.face_descriptor()
+    port = weights.face_descriptor()
     expected = port(chips)
     errors: list[float] = []
 
@@ -69,11 +69,11 @@ def test_port_is_thread_safe(chips):
 
 
 def test_other_network_files_are_refused(tmp_path):
-    shape_model = models.models_dir() / models.SHAPE_5
+    shape_model = weights.models_dir() / weights.SHAPE_5
     with pytest.raises(ModelFormatError):
         FaceResNet(shape_model)
     # The real file with its last layers cut off: the layer list no longer matches.
-    data = (models.models_dir() / models.RESNET).read_bytes()
+    data = (weights.models_dir() / weights.RESNET).read_bytes()
     cut = tmp_path / "cut.dat"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises((ModelFormatError, ValueError)):
@@ -85,5 +85,5 @@ def test_a_port_that_disagrees_with_dlib_falls_back(monkeypatch):
         def __call__(self, chips):
             return super().__call__(chips) + 0.01
 
-    monkeypatch.setattr(models, "FaceResNet", Skewed)
-    assert models._load_descriptor() is None
+    monkeypatch.setattr(weights, "FaceResNet", Skewed)
+    assert weights._load_descriptor() is None

@@ -1,9 +1,10 @@
-"""The base layout's menu, per role. Later apps add entries here as their pages land."""
+"""The base layout's menu, per role: the wiring layer knows the URL names of every app."""
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from .models import Role
-from .permissions import role_of
+from accounts.models import Role
+from accounts.permissions import role_of
 
 # (label, url name, roles that see it)
 MENU: list[tuple[str, str, tuple[str, ...]]] = [
@@ -36,3 +37,11 @@ def menu_for(user) -> list[dict]:
         except NoReverseMatch:
             continue
     return items
+
+
+def navigation(request) -> dict:
+    """Template context processor of the base layout."""
+    return {
+        "nav_items": menu_for(getattr(request, "user", None)),
+        "display_time_zone": settings.DISPLAY_TIME_ZONE,
+    }

@@ -1,4 +1,5 @@
-"""dlib models: located without importing face_recognition_models, loaded once per process."""
+"""The dlib model weights: located without importing face_recognition_models, loaded once per
+process."""
 
 from __future__ import annotations
 
