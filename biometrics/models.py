@@ -20,6 +20,13 @@ class EnrolmentJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        # The faces matched another person, or not the person's own earlier templates: nothing
+        # is attached until an admin approves (see biometrics/enrolment_checks.py).
+        HELD = "held", "Held for review"
+
+    class Review(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     person = models.ForeignKey(
@@ -37,6 +44,28 @@ class EnrolmentJob(models.Model):
     processed = models.PositiveSmallIntegerField(default=0)
     accepted = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
+    # Why the job was held, whom the faces matched (never the embedding), and the review.
+    hold_reason = models.CharField(max_length=40, blank=True)
+    hold_match = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The other person the faces matched.",
+    )
+    hold_score = models.FloatField(null=True, blank=True)
+    hold_threshold = models.FloatField(null=True, blank=True)
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +88,7 @@ class FaceSample(models.Model):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
+        HELD = "held", "Held for review"  # its image is kept (encrypted) until the review
 
     job = models.ForeignKey(EnrolmentJob, on_delete=models.CASCADE, related_name="samples")
     person = models.ForeignKey(
@@ -242,6 +272,9 @@ class BiometricConsent(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # How a consent recorded for someone else was attested (form reference, ID checked); who
+    # attested is ``recorded_by``, when is ``given_at``.
+    evidence = models.CharField(max_length=200, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

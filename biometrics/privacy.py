@@ -98,9 +98,13 @@ def give_consent(
     person: User,
     channel: str,
     document_version: int | None = None,
+    evidence: str = "",
     recorded_by: User | None = None,
 ) -> BiometricConsent:
-    """Record consent to the consent text the person saw (the current one by default)."""
+    """Record consent to the consent text the person saw (the current one by default).
+
+    Recorded for someone else (reception), ``evidence`` says how it was attested (e.g. the
+    signed form's reference); who attested is ``recorded_by``, when is ``given_at``."""
     document = (
         PolicyDocument.objects.filter(
             kind=PolicyDocument.Kind.CONSENT, version=document_version
@@ -114,6 +118,7 @@ def give_consent(
         person=person,
         document=document,
         channel=BiometricConsent.Channel(channel),
+        evidence=evidence.strip()[:200],
         recorded_by=recorded_by,
     )
     audit.record(
@@ -121,7 +126,7 @@ def give_consent(
         actor=recorded_by or person,
         outcome="done",
         target=person,
-        details={"channel": channel, "version": document.version},
+        details={"channel": channel, "version": document.version, "evidence": evidence.strip()},
     )
     return consent
 
