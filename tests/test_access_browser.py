@@ -157,3 +157,30 @@ def test_door_page_shows_granted_and_denied_for_person_03(
     text = lobby.inner_text("#verdict")
     assert "DENIED" in text and "You do not have access to this area." in text
     lobby.screenshot(path=str(ARTIFACTS / "access-door-denied.png"))
+
+
+def test_door_page_draws_the_face_box_through_the_shared_capture_script(
+    chromium, live_server, site
+):
+    # A face + PIN door waits for the PIN, so the guidance loop keeps drawing boxes. The engine
+    # answers left/top/width/height: a page that handed those to drawFaces as right/bottom drew
+    # nothing (NaN rectangles), so count only boxes with finite coordinates.
+    point = site["lobby_door"]
+    point.mode = "face_pin"
+    point.save(update_fields=["mode"])
+    context = chromium("person_03_live_30fps.mjpeg")
+    page = open_door(context, live_server, point)
+    # The page's CSP forbids eval, so wait on the attribute rather than with wait_for_function.
+    page.wait_for_selector(
+        '#overlay[data-boxes-drawn]:not([data-boxes-drawn="0"])', state="attached", timeout=30_000
+    )
+    painted = page.evaluate(
+        """() => {
+            const c = document.getElementById('overlay');
+            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+            return n;
+        }"""
+    )
+    assert painted > 100

@@ -4,11 +4,10 @@
  * when the form is submitted. Every check carries a fresh request id, so a network retry of the
  * same attempt is answered with the first decision instead of a second log entry.
  *
- * Liveness (cfg.liveness, the default): a check first asks the door's challenge endpoint, shows
- * the instruction in big text ("Blink once"), records the burst the server asks for and sends
- * frames + nonce. When the answer says the instruction was not seen (no_challenge_response),
- * the page tries once more with a fresh challenge. A door with liveness turned off sends one
- * frame. The time from the start of a check to the answer on screen is kept on #verdict
+ * Liveness (cfg.liveness, the default): a check runs the shared capture loop
+ * (FaceCam.liveLoop: the door's challenge, the instruction in big text, the burst, one retry
+ * with a fresh challenge when the instruction was not seen). A door with liveness turned off
+ * sends one frame. The time from the start of a check to the answer on screen is kept on #verdict
  * (data-check-ms, data-checks) for the tests and for support.
  */
 (function () {
@@ -73,16 +72,9 @@
     text.textContent = idleText;
   }
 
-  async function postWithRetry(fields) {
-    // One retry on a network failure, with the same request id (the server answers once).
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        return await window.FaceCam.post(cfg.checkUrl, fields);
-      } catch (e) {
-        if (attempt === 1) return { status: 0, ok: false, body: {} };
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+  function postWithRetry(fields) {
+    // One retry on a network failure or 5xx, with the same request id (the server answers once).
+    return window.FaceCam.postWithRetry(cfg.checkUrl, fields, { attempts: 2 });
   }
 
   async function singleImage(extra) {
@@ -90,28 +82,20 @@
     return postWithRetry(Object.assign({ image: blob, request_id: requestId() }, extra || {}));
   }
 
-  async function liveBurst(extra) {
-    // One automatic retry, with a fresh challenge, when the instruction was not seen.
-    let res;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let captured;
-      try {
-        captured = await window.FaceCam.liveCapture(video, {
-          challengeUrl: cfg.challengeUrl,
-          onInstruction: challenge,
-        });
-      } catch (e) {
-        if (e.status) return { status: e.status, ok: false, body: e.body || {} };
-        if (e.code === "capture") throw e;
-        return { status: 0, ok: false, body: {} };
-      }
-      checking();
-      const fields = { frames: captured.frames, nonce: captured.nonce, request_id: requestId() };
-      res = await postWithRetry(Object.assign(fields, extra || {}));
-      const missed = res.ok && res.body && res.body.liveness && res.body.liveness.reason === "no_challenge_response";
-      if (!missed || attempt === 1) return res;
-    }
-    return res;
+  // A door answers 200 with the decision; a missed instruction is a denial with this reason.
+  function missedInstruction(res) {
+    const b = res.body || {};
+    return res.ok && b.liveness && b.liveness.reason === "no_challenge_response";
+  }
+
+  function liveBurst(extra) {
+    return window.FaceCam.liveLoop(video, {
+      challengeUrl: cfg.challengeUrl,
+      onInstruction: challenge,
+      onCaptured: checking,
+      missed: missedInstruction,
+      send: (captured) => postWithRetry(Object.assign({ request_id: requestId() }, captured, extra || {})),
+    });
   }
 
   async function check(extra) {
@@ -125,6 +109,7 @@
     try {
       res = cfg.liveness ? await liveBurst(extra) : await singleImage(extra);
     } catch (e) {
+      // Only a frame that could not be grabbed from the camera gets here.
       busy = false;
       idle();
       startWatching();
@@ -152,13 +137,9 @@
     startWatching();
   }
 
-  function drawBoxes(analysis) {
-    window.FaceCam.drawFaces(overlay, video, analysis);
-  }
-
   function onAnalysis(analysis) {
     if (busy) return;
-    drawBoxes(analysis);
+    window.FaceCam.drawFaces(overlay, video, analysis);
     const faces = (analysis.faces || []).length;
     if (faces === 0) faceLeft = true;
     const issue = (analysis.issues || [])[0];

@@ -2,16 +2,14 @@
  * window.Attendance:
  *   config()                        the page's JSON config (json_script "attendance-config")
  *   captureId()                     a random UUID v4 (also on plain-HTTP LAN kiosks)
- *   postWithRetry(url, fields, o)   FaceCam.post, retried on network errors, timeouts and 5xx;
- *                                   safe because the same capture_id is sent every time
+ *   postWithRetry, sleep, drawBoxes  FaceCam.postWithRetry, FaceCam.sleep, FaceCam.drawFaces
  *   show(el, kind, html)            fill a result box (kind: ok | warn | bad | info)
  *   send(method, url, json)         fetch with CSRF and JSON (DELETE / POST of the privacy actions)
  *   timings                         capture-to-answer times in ms (read by the browser test)
  *   marks                           {ready, greeted}: camera ready and first greeting (performance.now())
  *   liveRetries                     automatic retries after a missed liveness instruction
- *   liveClock(video, o)             challenge -> burst -> o.send({frames, nonce}); once more with a
- *                                   fresh challenge when the instruction was missed
- *                                   (o: challengeUrl, onInstruction, onCaptured, onRetry, send)
+ *   liveClock(video, o)             FaceCam.liveLoop with the attendance API's "instruction
+ *                                   missed" answer (422 no_challenge_response), counting retries
  */
 (function () {
   "use strict";
@@ -30,35 +28,6 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-  function withTimeout(promise, ms) {
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timeout")), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  async function postWithRetry(url, fields, opts) {
-    const o = Object.assign({ attempts: 4, timeoutMs: 10000, onRetry: null }, opts || {});
-    let last = null;
-    for (let attempt = 1; attempt <= o.attempts; attempt++) {
-      try {
-        const res = await withTimeout(window.FaceCam.post(url, fields), o.timeoutMs);
-        if (res.status < 500) return res;
-        last = res;
-      } catch (e) {
-        last = { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
-      }
-      if (attempt < o.attempts) {
-        if (o.onRetry) o.onRetry(attempt);
-        await sleep(400 * Math.pow(2, attempt - 1));
-      }
-    }
-    return last;
-  }
-
   function escapeHtml(text) {
     const div = document.createElement("div");
     div.textContent = text == null ? "" : String(text);
@@ -69,19 +38,6 @@
     el.hidden = false;
     el.className = "result " + kind;
     el.innerHTML = html;
-  }
-
-  function drawBoxes(canvas, video, analysis) {
-    // The engine reports boxes as left/top/width/height; FaceCam.drawFaces wants right/bottom.
-    if (analysis && analysis.faces) {
-      analysis.faces = analysis.faces.map((f) =>
-        Object.assign({}, f, {
-          right: f.right != null ? f.right : f.left + f.width,
-          bottom: f.bottom != null ? f.bottom : f.top + f.height,
-        })
-      );
-    }
-    window.FaceCam.drawFaces(canvas, video, analysis);
   }
 
   function firstIssue(analysis) {
@@ -110,28 +66,21 @@
     return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
   }
 
-  async function liveClock(video, o) {
-    let res;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let captured;
-      try {
-        captured = await window.FaceCam.liveCapture(video, { challengeUrl: o.challengeUrl, onInstruction: o.onInstruction });
-      } catch (e) {
-        return e.status
-          ? { status: e.status, ok: false, body: e.body || {} }
-          : { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
-      }
-      o.onCaptured();
-      res = await o.send({ frames: captured.frames, nonce: captured.nonce });
-      if (!missedInstruction(res) || attempt === 1) break;
-      window.Attendance.liveRetries += 1;
-      o.onRetry();
-    }
-    return res;
+  function liveClock(video, o) {
+    return window.FaceCam.liveLoop(video, Object.assign({}, o, {
+      missed: missedInstruction,
+      onRetry: () => {
+        window.Attendance.liveRetries += 1;
+        if (o.onRetry) o.onRetry();
+      },
+    }));
   }
 
   window.Attendance = {
-    config, captureId, postWithRetry, send, show, escapeHtml, sleep, drawBoxes, firstIssue, liveClock,
+    config, captureId, send, show, escapeHtml, firstIssue, liveClock,
+    postWithRetry: window.FaceCam.postWithRetry,
+    sleep: window.FaceCam.sleep,
+    drawBoxes: window.FaceCam.drawFaces,
     timings: [], marks: {}, liveRetries: 0,
   };
 })();

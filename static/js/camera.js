@@ -10,9 +10,16 @@
  *   post(url, fields)                  multipart POST with CSRF; fields may hold Blobs or arrays
  *   answer(response)                  {status, ok, body} of a fetch response (JSON or "bad_response")
  *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function
+ *   postWithRetry(url, fields, {attempts, timeoutMs, onRetry})  post(), retried on network
+ *       errors, timeouts and 5xx; safe because callers send the same request/capture id each time
  *   liveCapture(video, {challengeUrl, onInstruction})  ask the server for a liveness challenge,
  *       show it (onInstruction(text, challenges)), record the burst it asks for; resolves to
  *       {nonce, frames, challenges} to post as `nonce` + `frames` (or rejects with {code, detail})
+ *   liveLoop(video, {challengeUrl, onInstruction, onCaptured, onRetry, send, missed})
+ *       the one capture loop of every live page: challenge -> burst -> send({frames, nonce});
+ *       once more with a fresh challenge when missed(res) says the instruction was not seen.
+ *       Resolves to the last {status, ok, body}; a failed challenge request resolves to its
+ *       answer, a lost connection to {status: 0, body: {code: "network"}}.
  */
 (function () {
   "use strict";
@@ -93,11 +100,19 @@
     const sy = canvas.height / analysis.frameHeight;
     ctx.lineWidth = 4;
     ctx.strokeStyle = analysis.ok ? "#2da44e" : "#d29922";
+    let drawn = 0;
     for (const f of analysis.faces) {
+      // The engine reports left/top/width/height; older answers carried right/bottom.
+      const right = f.right != null ? f.right : f.left + f.width;
+      const bottom = f.bottom != null ? f.bottom : f.top + f.height;
       // The video is mirrored on screen (CSS), so mirror the boxes too.
-      const x = canvas.width - (f.right * sx);
-      ctx.strokeRect(x, f.top * sy, (f.right - f.left) * sx, (f.bottom - f.top) * sy);
+      const box = [canvas.width - right * sx, f.top * sy, (right - f.left) * sx, (bottom - f.top) * sy];
+      if (!box.every(Number.isFinite)) continue;
+      ctx.strokeRect(box[0], box[1], box[2], box[3]);
+      drawn += 1;
     }
+    // How many boxes this canvas has shown so far (read by the browser tests).
+    canvas.dataset.boxesDrawn = String(Number(canvas.dataset.boxesDrawn || 0) + drawn);
   }
 
   function csrfToken() {
@@ -135,6 +150,36 @@
       body = { code: "bad_response", detail: "The server answered unexpectedly (" + response.status + ")." };
     }
     return { status: response.status, ok: response.ok, body: body };
+  }
+
+  const NETWORK = { code: "network", detail: "No connection to the server." };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  function withTimeout(promise, ms) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timeout")), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async function postWithRetry(url, fields, opts) {
+    const o = Object.assign({ attempts: 4, timeoutMs: 10000, onRetry: null }, opts || {});
+    let last = null;
+    for (let attempt = 1; attempt <= o.attempts; attempt++) {
+      try {
+        const res = await withTimeout(post(url, fields), o.timeoutMs);
+        if (res.status < 500) return res;
+        last = res;
+      } catch (e) {
+        last = { status: 0, ok: false, body: Object.assign({}, NETWORK) };
+      }
+      if (attempt < o.attempts) {
+        if (o.onRetry) o.onRetry(attempt);
+        await sleep(400 * Math.pow(2, attempt - 1));
+      }
+    }
+    return last;
   }
 
   function watch(video, opts) {
@@ -196,5 +241,28 @@
     return { nonce: c.nonce, frames: frames, challenges: c.challenges };
   }
 
-  window.FaceCam = { start, stop, grab, burst, drawFaces, post, answer, watch, csrfToken, liveCapture, instructionFor };
+  async function liveLoop(video, opts) {
+    const o = Object.assign({ onCaptured: () => {}, onRetry: () => {}, missed: () => false }, opts || {});
+    let res;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let captured;
+      try {
+        captured = await liveCapture(video, { challengeUrl: o.challengeUrl, onInstruction: o.onInstruction });
+      } catch (e) {
+        return e.status
+          ? { status: e.status, ok: false, body: e.body || {} }
+          : { status: 0, ok: false, body: Object.assign({}, NETWORK) };
+      }
+      o.onCaptured();
+      res = await o.send({ frames: captured.frames, nonce: captured.nonce });
+      if (!o.missed(res) || attempt === 1) break;
+      o.onRetry();
+    }
+    return res;
+  }
+
+  window.FaceCam = {
+    start, stop, grab, burst, drawFaces, post, answer, postWithRetry, watch, csrfToken,
+    liveCapture, liveLoop, instructionFor, sleep,
+  };
 })();
