@@ -439,7 +439,6 @@ def verify_person(
     result = MatchResult(
         match=decision.match,
         score=decision.score,
-        templates = _templates_of(person)
         threshold=decision.threshold,
         model=decision.model,
         person=person,
@@ -486,7 +485,6 @@ def identify_face(
             # Still in an old gallery copy, or outside the validity window: nobody.
             person = None
     result = MatchResult(
-        decision = gallery_cache.get().search(probe)
         match=person is not None,
         score=decision.score,
         threshold=decision.threshold,
@@ -533,10 +531,3 @@ def resolve_person(person_id) -> User:
         return User.objects.get(pk=int(person_id))
     except (TypeError, ValueError, User.DoesNotExist) as exc:
         raise UnknownPerson() from exc
-
-
-# What other apps use of the liveness check and the consent records, and the signal they connect
-# to (they import no other biometrics module).
-refuse_liveness = liveness.refuse
-give_consent = privacy.give_consent
-face_data_erased = privacy.face_data_erased
