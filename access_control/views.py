@@ -11,12 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from accounts.errors import DomainError
 from accounts.models import Role
-from accounts.permissions import role_of
-from accounts.views import device_page
-from biometrics.liveness import liveness_required
-from biometrics.selectors import has_templates
-from faceauth.api import DomainError
+from accounts.permissions import device_page, role_of
+from biometrics.selectors import has_templates, liveness_required
 
 from . import selectors, services
 from .forms import EnrolForm, ExtendForm, PassForm, RevokeForm

@@ -1,7 +1,14 @@
 """Role-based API permissions. Every API view denies unless it names the roles it serves."""
 
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from rest_framework.permissions import BasePermission
 
+from .authentication import device_from_session
 from .models import DeviceKind, Role
 
 KIOSK = "device:kiosk"
@@ -39,3 +46,21 @@ class HasRole(BasePermission):
 
 def device_kind_role(kind: str) -> str:
     return {DeviceKind.KIOSK: KIOSK, DeviceKind.DOOR: DOOR}[kind]
+
+
+def device_page(kind: str):
+    """Page decorator: the browser must be paired as a device of this kind."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            device = device_from_session(request)
+            if device is None or device.kind != kind:
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('pair-device')}?{query}")
+            request.device = device
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

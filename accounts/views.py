@@ -1,15 +1,11 @@
 """Pairing a browser as a kiosk or door terminal."""
 
-from functools import wraps
-from urllib.parse import urlencode
-
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .authentication import DEVICE_SESSION_KEY, device_from_session
+from .authentication import DEVICE_SESSION_KEY
 from .models import Device
 
 
@@ -45,21 +41,3 @@ def unpair_device(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session.pop(DEVICE_SESSION_KEY, None)
     return redirect("home")
-
-
-def device_page(kind: str):
-    """Page decorator: the browser must be paired as a device of this kind."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            device = device_from_session(request)
-            if device is None or device.kind != kind:
-                query = urlencode({"next": request.get_full_path()})
-                return redirect(f"{reverse('pair-device')}?{query}")
-            request.device = device
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator

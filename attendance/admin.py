@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from faceauth.api import DomainError
+from accounts.errors import DomainError
 
 from . import selectors, services
 from .models import (

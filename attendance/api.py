@@ -9,10 +9,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.errors import DomainError
 from accounts.models import Device
 from accounts.permissions import ALL_PEOPLE, KIOSK
 from accounts.throttles import FACE_THROTTLES
-from faceauth.api import DomainError
 
 from . import selectors, services
 from .models import ClockEvent, WorkSession

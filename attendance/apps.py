@@ -6,7 +6,7 @@ class AttendanceConfig(AppConfig):
     name = "attendance"
 
     def ready(self) -> None:
-        from biometrics.privacy import face_data_erased
+        from biometrics.services import face_data_erased
 
         from . import services
 

@@ -3,7 +3,7 @@ the pages show the same message."""
 
 from rest_framework import status
 
-from faceauth.api import DomainError
+from accounts.errors import DomainError
 
 
 class AttendanceError(DomainError):

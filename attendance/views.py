@@ -9,10 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from accounts.views import device_page
-from biometrics import liveness
+from accounts.errors import DomainError
+from accounts.permissions import device_page
 from biometrics import selectors as biometric_selectors
-from faceauth.api import DomainError
 
 from . import conf, selectors, services
 from .forms import CorrectionRequestForm
@@ -39,7 +38,7 @@ def kiosk(request: HttpRequest) -> HttpResponse:
         {
             "device": request.device,
             "config": _camera_config(
-                mode="kiosk", liveness=liveness.liveness_required(request.device)
+                mode="kiosk", liveness=biometric_selectors.liveness_required(request.device)
             ),
         },
     )
@@ -57,7 +56,7 @@ def clock(request: HttpRequest) -> HttpResponse:
             "config": _camera_config(
                 mode="personal",
                 nextDirection=state["next_direction"],
-                liveness=liveness.liveness_required(None),
+                liveness=biometric_selectors.liveness_required(None),
             ),
         },
     )

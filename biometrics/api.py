@@ -7,10 +7,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.errors import DomainError
 from accounts.models import Device, Role
 from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
 from accounts.throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
-from faceauth.api import DomainError
 
 from . import privacy, selectors, services
 from .errors import MissingImage
@@ -82,7 +82,7 @@ class EnrolmentJobSerializer(serializers.ModelSerializer):
 
 class EnrolmentListView(APIView):
     """Queue an enrolment (202 + job). Admins enrol anybody, guards visitors and contractors,
-    everybody else only themselves; a face that matches another person is held for review."""
+    everybody else only themselves."""
 
     allowed_roles = ALL_PEOPLE
     throttle_classes = FACE_THROTTLES
@@ -93,7 +93,14 @@ class EnrolmentListView(APIView):
     )
     def post(self, request):
         person = _person_param(request, default_self=True)
-        # Who may enrol whom is decided by start_enrolment (enrolment_checks.may_enrol).
+        role = role_of(request.user)
+        allowed = (
+            role == Role.ADMIN
+            or person.pk == request.user.pk
+            or (role == Role.GUARD and person.role in (Role.VISITOR, Role.CONTRACTOR))
+        )
+        if not allowed:
+            raise ForbiddenForPerson()
         images = [f.read() for f in request.FILES.getlist("images")]
         job = services.start_enrolment(person=person, images=images, requested_by=request.user)
         job.refresh_from_db()

@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from faceauth.api import DomainError
+from accounts.errors import DomainError
 
 from . import engine
 

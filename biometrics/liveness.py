@@ -18,9 +18,8 @@ from django.utils import timezone
 from rest_framework import status
 
 from accounts.models import Device, User
-from faceauth import metrics
 
-from . import engine
+from . import engine, metrics
 from .engine import liveness as engine_liveness
 from .errors import BiometricError, from_engine
 from .models import LivenessChallenge

@@ -5,7 +5,11 @@ from django.db.models import Avg, Count, QuerySet
 from accounts.models import User
 from accounts.permissions import role_of
 
+from .engine import PIPELINE_VERSION as PIPELINE_VERSION
+from .liveness import ATTACK_REASONS as ATTACK_REASONS
+from .liveness import liveness_required as liveness_required
 from .models import EnrolmentJob, FaceTemplate
+from .privacy import has_consent as has_consent
 
 
 def template_summary(*, person: User) -> dict:

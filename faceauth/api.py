@@ -9,22 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class DomainError(Exception):
-    """An error with a machine-readable code, a human message and an HTTP status."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "bad_request"
-    message = "The request could not be processed."
-
-    def __init__(
-        self, message: str | None = None, *, code: str | None = None, status_code: int | None = None
-    ):
-        self.message = message or self.message
-        self.code = code or self.code
-        if status_code is not None:
-            self.status_code = status_code
-        super().__init__(self.message)
+from accounts.errors import DomainError
 
 
 def error_response(code: str, message: str, status_code: int, **extra: Any) -> Response:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Device, User
 from biometrics import services as biometrics
 from biometrics.errors import BiometricError, InactivePerson, NoTemplates
-from biometrics.liveness import ATTACK_REASONS
+from biometrics.selectors import ATTACK_REASONS
 
 from .. import conf
 from ..errors import CredentialRequired, DoorNotConfigured

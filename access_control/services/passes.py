@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from accounts import audit
 from accounts import services as accounts_services
 from accounts.models import Role, User
+from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
 
 from .. import conf
@@ -191,9 +192,7 @@ def enrol_visitor(
 
     Face capture needs the visitor's consent; at reception that is the signed paper release,
     which the guard records here."""
-    from biometrics import privacy
-
     visitor = visitor_pass.visitor
-    if consent_signed and not privacy.has_consent(visitor):
-        privacy.give_consent(person=visitor, channel="paper", recorded_by=actor)
+    if consent_signed and not biometric_selectors.has_consent(visitor):
+        biometrics.give_consent(person=visitor, channel="paper", recorded_by=actor)
     return biometrics.start_enrolment(person=visitor, images=images, requested_by=actor)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import Device, DeviceKind, User
-from biometrics import liveness
+from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
 
 from .. import conf, selectors
@@ -168,9 +168,9 @@ def _identify_and_record(
             raise NotRecognised()
         person, method = match.person, Method.FACE_1N
     else:
-        if not frames and liveness.liveness_required(None):
+        if not frames and biometric_selectors.liveness_required(None):
             # Personal mode has no device to turn liveness off for: a burst is required.
-            raise liveness.refuse("liveness_required")
+            raise biometrics.refuse_liveness("liveness_required")
         match = biometrics.verify_person(
             person=actor, image=image, frames=frames, nonce=nonce, where=f"clock:{actor.pk}"
         )

@@ -24,7 +24,7 @@ from access_control.models import (
     PassKind,
     VisitorPass,
 )
-from access_control.reasons import Reason, reason_label
+from access_control.selectors import Reason, reason_label
 from accounts.models import Role
 
 from .scope import Scope

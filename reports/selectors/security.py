@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from access_control.models import Decision
-from access_control.reasons import Reason
+from access_control.selectors import Reason
 from accounts.models import AuditEntry, Role, User
 from biometrics.models import FaceLockout, FaceTemplate
 

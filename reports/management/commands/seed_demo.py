@@ -36,7 +36,7 @@ from access_control.models import (
     SecurityLevel,
     VisitorPass,
 )
-from access_control.reasons import Reason
+from access_control.selectors import Reason
 from accounts.models import AuditEntry, Department, Device, DeviceKind, Role, User
 from accounts.roles import group_name
 from attendance.models import (
@@ -50,8 +50,8 @@ from attendance.models import (
     WorkSession,
 )
 from attendance.services import pair_events
-from biometrics.engine import PIPELINE_VERSION
 from biometrics.models import FaceLockout, FaceTemplate
+from biometrics.selectors import PIPELINE_VERSION
 
 PREFIX = "seed-"
 PASSWORD = "faceauth-demo"

@@ -1,0 +1,22 @@
+"""The base of every app's domain exceptions: a reason code, a message and an HTTP status.
+
+It lives in the lowest layer so that every app can raise its own errors; faceauth.api maps them
+to JSON answers in one place.
+"""
+
+
+class DomainError(Exception):
+    """An error with a machine-readable code, a human message and an HTTP status."""
+
+    status_code = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, status_code: int | None = None
+    ):
+        self.message = message or self.message
+        self.code = code or self.code
+        if status_code is not None:
+            self.status_code = status_code
+        super().__init__(self.message)
