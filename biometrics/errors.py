@@ -8,6 +8,8 @@ from . import engine
 
 ENGINE_STATUS = {
     "image_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "frame_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "burst_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "corrupt_image": status.HTTP_400_BAD_REQUEST,
     "no_face": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "multiple_faces": status.HTTP_422_UNPROCESSABLE_ENTITY,

@@ -148,7 +148,7 @@ def check_burst(
     challenge = _consume(nonce, device=device, person=person)
     _refuse_replayed_burst(frames)
     try:
-        rgb = [engine.decode_image(f, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES) for f in frames]
+        rgb = engine.decode_burst(frames, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
     # The page records at the announced rate; the blink window is in seconds, not frames.

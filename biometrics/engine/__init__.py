@@ -10,14 +10,16 @@ calibration.json). ``verify`` against one template returns an AS-normalised cosi
 
 from .detection import FaceBox, detect_faces, landmarks5, landmarks68
 from .errors import (
+    BurstTooLarge,
     CorruptImage,
     EngineError,
+    FrameTooLarge,
     ImageTooLarge,
     MultipleFaces,
     NoFace,
     PoorQuality,
 )
-from .imaging import MAX_BYTES, MAX_PIXELS, decode_image
+from .imaging import MAX_BYTES, MAX_PIXELS, decode_burst, decode_image
 from .matching import Calibration, Decision, Gallery, default_calibration, verify
 from .pipeline import Probe, embed, extract, face_chip
 from .quality import FrameAnalysis, Quality, analyse_frame, assess_quality
@@ -27,11 +29,13 @@ __all__ = [
     "MAX_BYTES",
     "MAX_PIXELS",
     "PIPELINE_VERSION",
+    "BurstTooLarge",
     "Calibration",
     "CorruptImage",
     "Decision",
     "EngineError",
     "FaceBox",
+    "FrameTooLarge",
     "FrameAnalysis",
     "Gallery",
     "ImageTooLarge",
@@ -42,6 +46,7 @@ __all__ = [
     "Quality",
     "analyse_frame",
     "assess_quality",
+    "decode_burst",
     "decode_image",
     "default_calibration",
     "detect_faces",

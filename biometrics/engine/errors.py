@@ -45,3 +45,13 @@ class PoorQuality(EngineError):
 
     def as_dict(self) -> dict[str, str]:
         return {**super().as_dict(), "reason": self.reason}
+
+
+class FrameTooLarge(ImageTooLarge):
+    code = "frame_too_large"
+    default_message = "A burst frame is too large"
+
+
+class BurstTooLarge(ImageTooLarge):
+    code = "burst_too_large"
+    default_message = "The burst is too large"
