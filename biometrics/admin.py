@@ -8,7 +8,7 @@ from django.db.models import Avg, Count
 
 from accounts.errors import DomainError
 
-from . import lockouts, privacy, services
+from . import enrolment_checks, lockouts, privacy, services
 from .errors import WrongImageCount
 from .models import (
     BiometricConsent,
@@ -81,7 +81,7 @@ class FaceSampleInline(admin.TabularInline):
 @admin.register(EnrolmentJob)
 class EnrolmentJobAdmin(admin.ModelAdmin):
     list_display = ("person", "status", "progress", "accepted", "total", "created_at")
-    list_filter = ("status",)
+    list_filter = ("status", "hold_reason", "review")
     search_fields = ("person__username", "person__display_name", "person__employee_number")
     readonly_fields = (
         "person",
@@ -91,8 +91,36 @@ class EnrolmentJobAdmin(admin.ModelAdmin):
         "processed",
         "accepted",
         "error",
+        "hold_reason",
+        "hold_match",
+        "hold_score",
+        "hold_threshold",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
     )
     inlines = (FaceSampleInline,)
+    actions = ("approve_held", "reject_held")
+
+    def has_review_permission(self, request) -> bool:
+        return enrolment_checks.may_review(request.user)
+
+    def _review(self, request, queryset, *, approve: bool) -> None:
+        done = 0
+        for job in queryset.filter(status=EnrolmentJob.Status.HELD):
+            enrolment_checks.review_enrolment(job=job, reviewer=request.user, approve=approve)
+            done += 1
+        verb = "Approved" if approve else "Rejected"
+        self.message_user(request, f"{verb} {done} held enrolment(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve held enrolments (attach the faces)", permissions=["review"])
+    def approve_held(self, request, queryset) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Reject held enrolments (discard the photos)", permissions=["review"])
+    def reject_held(self, request, queryset) -> None:
+        self._review(request, queryset, approve=False)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -19,9 +19,8 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import User
-from faceauth import metrics
 
-from . import engine, liveness, lockouts, privacy
+from . import engine, enrolment_checks, liveness, lockouts, metrics, privacy
 from .errors import (
     BiometricError,
     EmptyFile,
@@ -113,11 +112,15 @@ def extract_probe(image: bytes | np.ndarray, *, purpose: str) -> engine.Probe:
 def start_enrolment(
     *, person: User, images: list[bytes], requested_by: User | None = None
 ) -> EnrolmentJob:
-    """Queue an enrolment of 3-5 photos; the embeddings are computed by a Celery task."""
+    """Queue an enrolment of 3-5 photos; the embeddings are computed by a Celery task.
+
+    ``requested_by`` someone else than ``person`` is reception: a guard (visitors and
+    contractors) or an admin (enrolment_checks.may_enrol)."""
     from .tasks import process_enrolment
 
     if not MIN_ENROLMENT_IMAGES <= len(images) <= MAX_ENROLMENT_IMAGES:
         raise WrongImageCount()
+    enrolment_checks.require_may_enrol(actor=requested_by, person=person)
     if not person.is_active:
         raise InactivePerson()
     privacy.require_consent(person)
@@ -146,23 +149,43 @@ def start_enrolment(
 
 
 def run_enrolment(*, job_id: str) -> EnrolmentJob:
-    """Embed every pending sample of a job. Idempotent: a retry skips finished samples."""
+    """Embed every pending sample of a job, check the faces against the gallery, then attach
+    them as templates, or hold the job for an admin's review (enrolment_checks.identity_hold).
+    Idempotent: a retry skips finished samples."""
     job = EnrolmentJob.objects.select_related("person").get(pk=job_id)
-    if job.status in (EnrolmentJob.Status.DONE, EnrolmentJob.Status.FAILED):
+    if job.status in (
+        EnrolmentJob.Status.DONE,
+        EnrolmentJob.Status.FAILED,
+        EnrolmentJob.Status.HELD,
+    ):
         return job
     EnrolmentJob.objects.filter(pk=job.pk).update(status=EnrolmentJob.Status.RUNNING)
     model_version = engine.default_calibration().model_version
+    embedded = []
     for sample in job.samples.filter(status=FaceSample.Status.PENDING):
-        _embed_sample(sample, model_version=model_version)
+        probe = _embed_sample(sample)
+        if probe is not None:
+            embedded.append((sample, probe))
         EnrolmentJob.objects.filter(pk=job.pk).update(
-            processed=job.samples.exclude(status=FaceSample.Status.PENDING).count()
+            processed=job.samples.exclude(status=FaceSample.Status.PENDING).count() + len(embedded)
         )
+    if embedded and job.review != EnrolmentJob.Review.APPROVED:
+        hold = enrolment_checks.identity_hold(
+            person=job.person,
+            embeddings=np.vstack([probe.embedding for _, probe in embedded]),
+            gallery=gallery_cache.get(),
+        )
+        if hold is not None:
+            enrolment_checks.hold_job(job=job, samples=[s for s, _ in embedded], hold=hold)
+            metrics.ENROLMENT_JOBS.labels(state=EnrolmentJob.Status.HELD).inc()
+            return job
+    for sample, probe in embedded:
+        _attach(sample, probe, model_version=model_version)
     return _finish_job(job)
 
 
-def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
+def _embed_sample(sample: FaceSample) -> engine.Probe | None:
     # One bad photo is recorded and skipped; it never takes the good ones down with it.
-    keep = settings.FACEAUTH_KEEP_ENROLMENT_IMAGES
     try:
         probe = engine.extract(sample.get_image() or b"", purpose="enrol")
     except engine.EngineError as exc:
@@ -171,11 +194,15 @@ def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
         sample.status = FaceSample.Status.REJECTED
         sample.reason = getattr(exc, "reason", None) or exc.code
         sample.message = exc.message
-        if not keep:
+        if not settings.FACEAUTH_KEEP_ENROLMENT_IMAGES:
             sample.image = None
         sample.save(update_fields=["status", "reason", "message", "image"])
-        return
+        return None
     metrics.observe_timings(probe.timings, purpose="enrol")
+    return probe
+
+
+def _attach(sample: FaceSample, probe: engine.Probe, *, model_version: str) -> None:
     metrics.ENROLMENT_SAMPLES.labels(status="accepted", reason="").inc()
     with transaction.atomic():
         template = FaceTemplate(
@@ -188,7 +215,7 @@ def _embed_sample(sample: FaceSample, *, model_version: str) -> None:
         template.save()
         sample.status = FaceSample.Status.ACCEPTED
         sample.quality = probe.quality.as_dict()
-        if not keep:
+        if not settings.FACEAUTH_KEEP_ENROLMENT_IMAGES:
             sample.image = None
         sample.save(update_fields=["status", "quality", "image"])
         bump_gallery_version()
