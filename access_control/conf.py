@@ -18,9 +18,13 @@ SETTINGS = AppSettings(
         # Length of the door's liveness burst in seconds (empty / None: biometrics'
         # CAPTURE_SETTINGS). At most MAX_BURST_FRAMES / fps (6 s at 10 fps).
         "ACCESS_CAPTURE_SECONDS": Setting(None, float, optional=True),
-        # Longest pass a sponsor or guard may issue.
+        # Longest pass each issuer may give (access_control.sponsoring): visitors 24 h from
+        # reception and admins, a working day from their employee host; contractors 92 days
+        # from an admin, two weeks from a guard.
         "ACCESS_VISITOR_PASS_MAX_HOURS": Setting(24),
+        "ACCESS_SPONSOR_VISITOR_PASS_MAX_HOURS": Setting(12),
         "ACCESS_CONTRACTOR_PASS_MAX_DAYS": Setting(92),
+        "ACCESS_GUARD_CONTRACTOR_PASS_MAX_DAYS": Setting(14),
         # The access log keeps names this long, then events are pseudonymised (privacy policy).
         "ACCESS_EVENT_RETENTION_DAYS": Setting(365),
     }

@@ -25,6 +25,14 @@ class InvalidPass(AccessError):
     message = "The pass is not valid."
 
 
+class PassForbidden(AccessError):
+    """The sponsoring rules refuse this pass to this issuer (access_control.sponsoring)."""
+
+    code = "pass_forbidden"
+    message = "You may not issue this pass."
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 class AlertStateError(AccessError):
     code = "alert_state"
     message = "The alert is not in a state that allows this."

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Role
+from accounts.permissions import role_of
 
 from . import selectors
 from .models import Area
@@ -39,13 +40,22 @@ class PassForm(forms.Form):
     ends_at = forms.DateTimeField(label="Until", widget=DATETIME_WIDGET)
     purpose = forms.CharField(max_length=200)
 
-    def __init__(self, *args, can_choose_sponsor: bool, **kwargs):
+    widen_validity = forms.BooleanField(
+        label="Widen the person's own access window to cover this pass (admins)",
+        required=False,
+    )
+
+    def __init__(self, *args, user, can_choose_sponsor: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visitor"].queryset = selectors.visitors()
+        self.fields["visitor"].queryset = selectors.visitors(user=user)
         self.fields["sponsor"].queryset = selectors.sponsors()
         if not can_choose_sponsor:
-            # Employees sponsor their own visitors.
+            # Employees and managers sponsor their own visitors, and only visitors.
             del self.fields["sponsor"]
+            del self.fields["widen_validity"]
+            self.fields["new_role"].choices = [(Role.VISITOR, "Visitor")]
+        elif role_of(user) != Role.ADMIN:
+            del self.fields["widen_validity"]
         now = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["starts_at"].initial = now
         self.fields["ends_at"].initial = now + timedelta(hours=8)
@@ -61,6 +71,9 @@ class PassForm(forms.Form):
 
 class ExtendForm(forms.Form):
     ends_at = forms.DateTimeField(label="New end", widget=DATETIME_WIDGET)
+    widen_validity = forms.BooleanField(
+        label="Also widen the person's own access window (admins)", required=False
+    )
 
 
 class RevokeForm(forms.Form):
@@ -82,4 +95,7 @@ class EnrolForm(forms.Form):
     consent = forms.BooleanField(
         label="The visitor has signed the biometric consent form",
         required=False,
+    )
+    consent_evidence = forms.CharField(
+        label="Consent form reference (and ID checked)", max_length=200, required=False
     )

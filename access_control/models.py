@@ -50,6 +50,10 @@ class Area(models.Model):
     def __str__(self) -> str:
         return " › ".join(a.name for a in reversed(self.lineage()))
 
+    def allows_pass(self, kind: str) -> bool:
+        """Whether passes of this kind may name or reach this area (see access_control.rules)."""
+        return self.contractor_passes if kind == PassKind.CONTRACTOR else self.visitor_passes
+
     def lineage(self) -> list["Area"]:
         """This area, then its parent, up to the root."""
         chain, seen, node = [], set(), self
@@ -277,6 +281,17 @@ class VisitorPass(models.Model):
         related_name="revoked_passes",
     )
     revoke_reason = models.CharField(max_length=200, blank=True)
+    # A pass into a high-security area by an employee or manager opens no door until a guard
+    # or admin approves it (access_control.sponsoring).
+    needs_approval = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approved_passes",
+    )
 
     class Meta:
         ordering = ["-starts_at"]
@@ -289,14 +304,23 @@ class VisitorPass(models.Model):
         at = at or timezone.now()
         return self.revoked_at is not None and self.revoked_at <= at
 
+    def is_pending(self) -> bool:
+        return self.needs_approval and self.approved_at is None
+
     def is_valid(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
-        return self.starts_at <= at < self.ends_at and not self.is_revoked(at)
+        return (
+            self.starts_at <= at < self.ends_at
+            and not self.is_revoked(at)
+            and not self.is_pending()
+        )
 
     def status(self, at: datetime | None = None) -> str:
         at = at or timezone.now()
         if self.is_revoked(at):
             return "revoked"
+        if self.is_pending() and at < self.ends_at:
+            return "pending"
         if at < self.starts_at:
             return "upcoming"
         if at >= self.ends_at:

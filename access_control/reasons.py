@@ -24,6 +24,7 @@ class Reason(models.TextChoices):
     PASS_REVOKED = "pass_revoked", "The visitor pass was revoked"
     PASS_EXPIRED = "pass_expired", "The visitor pass has ended"
     PASS_NOT_STARTED = "pass_not_started", "The visitor pass has not started yet"
+    PASS_PENDING = "pass_pending", "The visitor pass waits for a guard's or admin's approval"
     NOT_ON_PASS = "not_on_pass", "The visitor pass does not include this area"
     OUTSIDE_SCHEDULE = "outside_schedule", "Allow rules exist but not at this time or date"
     NO_RULE = "no_rule", "No rule or pass lets this person into this area"
@@ -52,6 +53,7 @@ DOOR_TEXT: dict[str, str] = {
     Reason.PASS_REVOKED: "Your pass has been cancelled — please see reception.",
     Reason.PASS_EXPIRED: "Your pass has expired — please see reception.",
     Reason.PASS_NOT_STARTED: "Your pass is not valid yet — please see reception.",
+    Reason.PASS_PENDING: "Your pass is waiting for approval — please see reception.",
     Reason.NOT_ON_PASS: "Your pass does not include this area — please see reception.",
     Reason.OUTSIDE_SCHEDULE: "You may not enter at this time.",
     Reason.NO_RULE: "You do not have access to this area.",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -100,12 +101,16 @@ def evaluate(person: User, area: Area, at: datetime) -> AccessDecision:
         .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=at), ends_at__gt=at)
         .prefetch_related("areas")
     )
-    area_ids = {a.pk for a in lineage}
     for visitor_pass in passes:
-        if area_ids & {a.pk for a in visitor_pass.areas.all()}:
+        if visitor_pass.is_pending():
+            continue
+        if covered_by_pass(visitor_pass, lineage):
             return AccessDecision(True, Reason.PASS_VALID, visitor_pass=visitor_pass)
 
-    refusal = _pass_refusal(person, area_ids, at)
+    pending = [p for p in passes if p.is_pending() and covered_by_pass(p, lineage)]
+    if pending:
+        return AccessDecision(False, Reason.PASS_PENDING, visitor_pass=pending[0])
+    refusal = _pass_refusal(person, lineage, at)
     if refusal is not None:
         return refusal
     if passes:
@@ -116,17 +121,49 @@ def evaluate(person: User, area: Area, at: datetime) -> AccessDecision:
     return AccessDecision(False, Reason.NO_RULE)
 
 
-def _pass_refusal(person: User, area_ids: set[int], at: datetime) -> AccessDecision | None:
+def covered_by_pass(visitor_pass: VisitorPass, lineage: list[Area]) -> bool:
+    """Whether the pass opens the first area of ``lineage`` (an area, then its parents): it
+    names that area or a parent, and no area on the way down forbids this kind of pass (a pass
+    on a building never opens a server room inside it that takes no visitor passes)."""
+    named = {a.pk for a in visitor_pass.areas.all()}
+    for area in lineage:
+        if not area.allows_pass(visitor_pass.kind):
+            return False
+        if area.pk in named:
+            return True
+    return False
+
+
+def rule_allows_ever(person: User, area: Area) -> bool:
+    """Whether an active allow rule lets ``person`` into ``area`` at some time, with no deny
+    rule on it at any time (fail closed): where a person may sponsor visitors."""
+    rules = rules_for(person, area.lineage())
+    today = local_time(timezone.now()).date()
+    ended = [r for r in rules if r.valid_until and r.valid_until < today]
+    allows = [r for r in rules if r.effect == Effect.ALLOW and r not in ended]
+    return bool(allows) and not any(r.effect == Effect.DENY for r in rules)
+
+
+def _pass_refusal(person: User, lineage: list[Area], at: datetime) -> AccessDecision | None:
     """Why this person's passes for this area do not let them in now, if they hold any."""
-    for_area = VisitorPass.objects.filter(visitor=person, areas__in=area_ids).distinct()
+    for_area = [
+        p
+        for p in VisitorPass.objects.filter(visitor=person, areas__in=[a.pk for a in lineage])
+        .distinct()
+        .prefetch_related("areas")
+        if covered_by_pass(p, lineage)
+    ]
     # The latest pass that has started tells the story (revoked wins over expired).
-    started = for_area.filter(starts_at__lte=at).order_by("-ends_at", "-pk").first()
-    if started is not None:
-        if started.is_revoked(at):
-            return AccessDecision(False, Reason.PASS_REVOKED, visitor_pass=started)
-        return AccessDecision(False, Reason.PASS_EXPIRED, visitor_pass=started)
-    upcoming = for_area.filter(starts_at__gt=at).order_by("starts_at").first()
-    if upcoming is not None:
-        reason = Reason.PASS_REVOKED if upcoming.is_revoked(at) else Reason.PASS_NOT_STARTED
-        return AccessDecision(False, reason, visitor_pass=upcoming)
+    started = sorted(
+        (p for p in for_area if p.starts_at <= at), key=lambda p: (p.ends_at, p.pk), reverse=True
+    )
+    if started:
+        latest = started[0]
+        reason = Reason.PASS_REVOKED if latest.is_revoked(at) else Reason.PASS_EXPIRED
+        return AccessDecision(False, reason, visitor_pass=latest)
+    upcoming = sorted((p for p in for_area if p.starts_at > at), key=lambda p: p.starts_at)
+    if upcoming:
+        first = upcoming[0]
+        reason = Reason.PASS_REVOKED if first.is_revoked(at) else Reason.PASS_NOT_STARTED
+        return AccessDecision(False, reason, visitor_pass=first)
     return None

@@ -165,10 +165,15 @@ def sponsors() -> QuerySet[User]:
     )
 
 
-def visitors() -> QuerySet[User]:
-    return User.objects.filter(is_active=True, role__in=(Role.VISITOR, Role.CONTRACTOR)).order_by(
+def visitors(*, user=None) -> QuerySet[User]:
+    """Visitors and contractors a pass may be issued for: all for reception and admins, only
+    their own visitors for an employee or manager (access_control.sponsoring)."""
+    people = User.objects.filter(is_active=True, role__in=(Role.VISITOR, Role.CONTRACTOR)).order_by(
         "display_name", "username"
     )
+    if user is None or role_of(user) in LOG_ROLES:
+        return people
+    return people.filter(sponsor=user, role=Role.VISITOR)
 
 
 def console_filters() -> dict:

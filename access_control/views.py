@@ -6,9 +6,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.errors import DomainError
@@ -16,7 +17,7 @@ from accounts.models import Role
 from accounts.permissions import device_page, role_of
 from biometrics.selectors import has_templates, liveness_required
 
-from . import selectors, services
+from . import selectors, services, sponsoring
 from .forms import EnrolForm, ExtendForm, PassForm, RevokeForm
 from .models import AccessPoint, Decision
 from .reasons import DOOR_TEXT
@@ -118,42 +119,46 @@ def pass_list(request: HttpRequest) -> HttpResponse:
 @roles_required(*selectors.PASS_ISSUERS)
 def pass_create(request: HttpRequest) -> HttpResponse:
     can_choose = role_of(request.user) in CONSOLE_ROLES
-    form = PassForm(request.POST or None, can_choose_sponsor=can_choose)
+    form = PassForm(request.POST or None, user=request.user, can_choose_sponsor=can_choose)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         sponsor = data.get("sponsor") or request.user
         try:
-            visitor = data["visitor"] or services.register_visitor(
-                display_name=data["new_name"],
-                role=data["new_role"] or Role.VISITOR,
-                email=data.get("new_email", ""),
-                sponsor=sponsor,
-                starts_at=data["starts_at"],
-                ends_at=data["ends_at"],
-                actor=request.user,
-            )
-            visitor_pass = services.create_pass(
-                visitor=visitor,
-                sponsor=sponsor,
-                created_by=request.user,
-                areas=list(data["areas"]),
-                starts_at=data["starts_at"],
-                ends_at=data["ends_at"],
-                purpose=data["purpose"],
-            )
+            with transaction.atomic():
+                # A refused pass leaves no newly registered person behind.
+                visitor = data["visitor"] or services.register_visitor(
+                    display_name=data["new_name"],
+                    role=data["new_role"] or Role.VISITOR,
+                    email=data.get("new_email", ""),
+                    sponsor=sponsor,
+                    starts_at=data["starts_at"],
+                    ends_at=data["ends_at"],
+                    actor=request.user,
+                )
+                visitor_pass = services.create_pass(
+                    visitor=visitor,
+                    sponsor=sponsor,
+                    created_by=request.user,
+                    areas=list(data["areas"]),
+                    starts_at=data["starts_at"],
+                    ends_at=data["ends_at"],
+                    purpose=data["purpose"],
+                    registered_now=data["visitor"] is None,
+                    widen_validity=data.get("widen_validity", False),
+                )
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Pass created for {visitor}.")
+            if visitor_pass.is_pending():
+                messages.warning(
+                    request,
+                    f"Pass created for {visitor}: it opens no door until a guard or admin "
+                    "approves it (high-security area).",
+                )
+            else:
+                messages.success(request, f"Pass created for {visitor}.")
             return redirect("access:pass-detail", pk=visitor_pass.pk)
     return render(request, "access_control/pass_form.html", {"form": form})
-
-
-def _enrol_page_url(visitor) -> str | None:
-    try:
-        return f"{reverse('attendance:enrol')}?person={visitor.pk}"
-    except NoReverseMatch:
-        return None
 
 
 @roles_required(*selectors.PASS_ISSUERS)
@@ -172,6 +177,7 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         visitor_pass=visitor_pass,
                         ends_at=extend_form.cleaned_data["ends_at"],
                         actor=request.user,
+                        widen_validity=extend_form.cleaned_data["widen_validity"],
                     )
                     messages.success(request, "Pass extended.")
                     return redirect("access:pass-detail", pk=pk)
@@ -192,8 +198,13 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     images=images,
                     actor=request.user,
                     consent_signed=request.POST.get("consent") == "on",
+                    consent_evidence=request.POST.get("consent_evidence", ""),
                 )
                 messages.success(request, "Photos received: the face is being enrolled.")
+                return redirect("access:pass-detail", pk=pk)
+            elif action == "approve":
+                services.approve_pass(visitor_pass=visitor_pass, actor=request.user)
+                messages.success(request, "Pass approved: it opens its doors from now on.")
                 return redirect("access:pass-detail", pk=pk)
         except DomainError as exc:
             messages.error(request, exc.message)
@@ -207,7 +218,10 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "extend_form": extend_form,
             "revoke_form": revoke_form,
             "enrol_form": enrol_form,
-            "enrol_page": _enrol_page_url(visitor_pass.visitor),
+            # Enrolling someone else's face is a reception task (biometrics enforces it).
+            "can_enrol": role_of(request.user) in CONSOLE_ROLES,
+            "can_approve": visitor_pass.is_pending()
+            and sponsoring.may_approve(user=request.user, visitor_pass=visitor_pass),
             "events": selectors.events_visible_to(user=request.user)
             .filter(person=visitor_pass.visitor)
             .order_by("-pk")[:20]

@@ -99,8 +99,9 @@ def test_enrolled_contractor_is_granted_then_denied_after_the_pass_ends(
     assert event.person == contractor and event.visitor_pass == contractor.visitor_pass
     assert event.score >= event.threshold and event.model_version
 
-    # The pass covers Building A; Lab 2 is inside it, so the lab door lets them in too.
-    assert check(client, lab_door, photo("deepface_05/5.jpg")).json()["decision"] == "granted"
+    # The pass covers Building A, but not Lab 2 inside it: the lab takes no contractor passes.
+    lab = check(client, lab_door, photo("deepface_05/5.jpg")).json()
+    assert (lab["decision"], lab["reason"]) == ("denied", "not_on_pass")
 
     # The pass ends (the contractor's own validity window still runs).
     VisitorPass.objects.filter(pk=contractor.visitor_pass.pk).update(

@@ -285,7 +285,7 @@ def test_a_window_across_midnight_and_a_dst_change(site, utc, granted):
     assert decision.granted is granted, decision.explanation
 
 
-def test_pass_limits_contractor_areas_and_visitor_length(site):
+def test_pass_limits_contractor_areas_and_visitor_length(site, make_person):
     from django.utils import timezone
 
     from access_control.errors import InvalidPass
@@ -293,7 +293,7 @@ def test_pass_limits_contractor_areas_and_visitor_length(site):
     now = timezone.now()
     common = {
         "sponsor": site["sponsor"],
-        "created_by": site["sponsor"],
+        "created_by": make_person("admin"),  # contractor passes: reception or an admin
         "purpose": "Work",
         "starts_at": now,
     }
@@ -309,10 +309,11 @@ def test_pass_limits_contractor_areas_and_visitor_length(site):
         visitor=site["people"]["contractor"],
         areas=[site["areas"]["building"]],
         ends_at=now + timedelta(days=30),
+        widen_validity=True,
         **common,
     )
     assert long.kind == PassKind.CONTRACTOR
-    # The contractor's own validity window now covers the pass.
+    # The admin explicitly widened the contractor's own validity window to cover the pass.
     site["people"]["contractor"].refresh_from_db()
     assert site["people"]["contractor"].valid_until >= long.ends_at
     # Visitors: a day at most.

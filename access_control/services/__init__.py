@@ -22,6 +22,7 @@ from .log import (
 )
 from .passes import (
     TIME_LIMITED,
+    approve_pass,
     areas_for_pass,
     create_pass,
     enrol_visitor,
@@ -54,6 +55,7 @@ __all__ = [
     "max_pass_length",
     "areas_for_pass",
     "create_pass",
+    "approve_pass",
     "register_visitor",
     "extend_pass",
     "revoke_pass",

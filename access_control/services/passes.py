@@ -14,8 +14,8 @@ from accounts.models import Role, User
 from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
 
-from .. import conf
-from ..errors import InvalidPass
+from .. import conf, sponsoring
+from ..errors import InvalidPass, PassForbidden
 from ..models import Area, PassKind, VisitorPass
 
 log = logging.getLogger("faceauth.access")
@@ -43,43 +43,22 @@ def areas_for_pass(kind: str):
     return Area.objects.filter(**{flag: True}).select_related("parent")
 
 
-def _check_pass(*, kind: str, areas, starts_at: datetime, ends_at: datetime) -> None:
-    if ends_at <= starts_at:
-        raise InvalidPass("The pass must end after it starts.", code="pass_window")
-    if ends_at - starts_at > max_pass_length(kind):
-        hours = int(max_pass_length(kind).total_seconds() // 3600)
-        human = f"{hours} hours" if hours <= 48 else f"{hours // 24} days"
-        raise InvalidPass(
-            f"A {PassKind(kind).label.lower()} pass lasts at most {human}.", code="pass_too_long"
-        )
-    if not areas:
-        raise InvalidPass("Name at least one area.", code="pass_areas")
-    allowed = set(areas_for_pass(kind).values_list("pk", flat=True))
-    refused = [str(a) for a in areas if a.pk not in allowed]
-    if refused:
-        raise InvalidPass(
-            f"{PassKind(kind).label} passes may not name: {', '.join(refused)}.",
-            code="pass_areas",
-        )
-
-
-def _check_sponsor(sponsor: User) -> None:
-    if sponsor.role in TIME_LIMITED or not sponsor.may_authenticate():
-        raise InvalidPass("The sponsor must be an active employee.", code="sponsor")
-
-
-def _cover_validity(person: User, starts_at: datetime, ends_at: datetime) -> None:
-    # A visitor's own validity window always applies, so it must span their passes. Only
-    # widened, never narrowed: other passes may still need it (revocation denies by itself).
-    fields = []
-    if person.valid_from is None or person.valid_from > starts_at:
-        person.valid_from = starts_at
-        fields.append("valid_from")
-    if person.valid_until is None or person.valid_until < ends_at:
-        person.valid_until = ends_at
-        fields.append("valid_until")
-    if fields:
-        person.save(update_fields=fields)
+def _widen_validity(person: User, starts_at: datetime, ends_at: datetime, actor: User) -> None:
+    # Only on an admin's explicit request (sponsoring.check_within_validity), and audited.
+    before = {"valid_from": person.valid_from, "valid_until": person.valid_until}
+    person.valid_from = min(filter(None, (person.valid_from, starts_at)))
+    person.valid_until = max(filter(None, (person.valid_until, ends_at)))
+    person.save(update_fields=["valid_from", "valid_until"])
+    audit.record(
+        "access.validity.widen",
+        actor=actor,
+        outcome="done",
+        target=person,
+        details={
+            "before": {k: v.isoformat() if v else None for k, v in before.items()},
+            "until": person.valid_until.isoformat(),
+        },
+    )
 
 
 @transaction.atomic
@@ -92,12 +71,34 @@ def create_pass(
     starts_at: datetime,
     ends_at: datetime,
     purpose: str,
+    registered_now: bool = False,
+    widen_validity: bool = False,
 ) -> VisitorPass:
+    """A pass, if the sponsoring rules let ``created_by`` issue it (access_control.sponsoring).
+
+    ``registered_now``: the visitor was registered for this very pass (register_visitor).
+    ``widen_validity``: an admin's explicit request to widen the person's own window."""
     kind = pass_kind_for(visitor)
     if not visitor.is_active:
         raise InvalidPass("This person has been offboarded.", code="inactive")
-    _check_sponsor(sponsor)
-    _check_pass(kind=kind, areas=areas, starts_at=starts_at, ends_at=ends_at)
+    sponsoring.check_issue(
+        issuer=created_by,
+        sponsor=sponsor,
+        visitor=visitor,
+        kind=kind,
+        areas=areas,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        registered_now=registered_now,
+    )
+    widen = sponsoring.check_within_validity(
+        visitor=visitor,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        widen=widen_validity,
+        actor=created_by,
+    )
+    pending = sponsoring.needs_approval(issuer=created_by, kind=kind, areas=areas)
     visitor_pass = VisitorPass.objects.create(
         visitor=visitor,
         kind=kind,
@@ -106,17 +107,33 @@ def create_pass(
         starts_at=starts_at,
         ends_at=ends_at,
         purpose=purpose.strip(),
+        needs_approval=pending,
     )
     visitor_pass.areas.set(areas)
-    _cover_validity(visitor, starts_at, ends_at)
+    if widen:
+        _widen_validity(visitor, starts_at, ends_at, created_by)
     audit.record(
         "access.pass.create",
         actor=created_by,
-        outcome="done",
+        outcome="pending" if pending else "done",
         target=visitor_pass,
         details={"visitor": visitor.pk, "sponsor": sponsor.pk, "areas": [a.pk for a in areas]},
     )
     log.info("visitor pass created", extra={"pass": visitor_pass.pk, "visitor": visitor.pk})
+    return visitor_pass
+
+
+@transaction.atomic
+def approve_pass(*, visitor_pass: VisitorPass, actor: User) -> VisitorPass:
+    """A guard or admin (not its issuer or sponsor) lets a pending pass open doors."""
+    visitor_pass = VisitorPass.objects.select_for_update().get(pk=visitor_pass.pk)
+    if not visitor_pass.is_pending():
+        raise InvalidPass("This pass is not waiting for approval.", code="not_pending")
+    if not sponsoring.may_approve(user=actor, visitor_pass=visitor_pass):
+        raise PassForbidden("A guard or admin other than its issuer and sponsor approves it.")
+    visitor_pass.approved_at, visitor_pass.approved_by = timezone.now(), actor
+    visitor_pass.save(update_fields=["approved_at", "approved_by"])
+    audit.record("access.pass.approve", actor=actor, outcome="done", target=visitor_pass)
     return visitor_pass
 
 
@@ -149,21 +166,38 @@ def register_visitor(
 
 
 @transaction.atomic
-def extend_pass(*, visitor_pass: VisitorPass, ends_at: datetime, actor: User) -> VisitorPass:
+def extend_pass(
+    *, visitor_pass: VisitorPass, ends_at: datetime, actor: User, widen_validity: bool = False
+) -> VisitorPass:
+    """A later end, within what ``actor`` may issue and the person's own window."""
     visitor_pass = VisitorPass.objects.select_for_update().get(pk=visitor_pass.pk)
     if visitor_pass.revoked_at is not None:
         raise InvalidPass("A revoked pass cannot be extended; issue a new one.", code="revoked")
     if ends_at <= visitor_pass.ends_at:
         raise InvalidPass("The new end must be later than the current end.", code="pass_window")
-    _check_pass(
+    visitor = visitor_pass.visitor
+    sponsoring.check_issue(
+        issuer=actor,
+        sponsor=visitor_pass.sponsor,
+        visitor=visitor,
         kind=visitor_pass.kind,
         areas=list(visitor_pass.areas.all()),
         starts_at=visitor_pass.starts_at,
         ends_at=ends_at,
+        # The pass exists: who it is for was decided when it was issued.
+        registered_now=actor.pk in (visitor_pass.sponsor_id, visitor_pass.created_by_id),
+    )
+    widen = sponsoring.check_within_validity(
+        visitor=visitor,
+        starts_at=visitor_pass.starts_at,
+        ends_at=ends_at,
+        widen=widen_validity,
+        actor=actor,
     )
     visitor_pass.ends_at = ends_at
     visitor_pass.save(update_fields=["ends_at"])
-    _cover_validity(visitor_pass.visitor, visitor_pass.starts_at, ends_at)
+    if widen:
+        _widen_validity(visitor, visitor_pass.starts_at, ends_at, actor)
     audit.record("access.pass.extend", actor=actor, outcome="done", target=visitor_pass)
     log.info("visitor pass extended", extra={"pass": visitor_pass.pk, "actor": actor.pk})
     return visitor_pass
@@ -186,13 +220,24 @@ def revoke_pass(*, visitor_pass: VisitorPass, actor: User, reason: str = "") -> 
 
 @transaction.atomic
 def enrol_visitor(
-    *, visitor_pass: VisitorPass, images: list[bytes], actor: User, consent_signed: bool = False
+    *,
+    visitor_pass: VisitorPass,
+    images: list[bytes],
+    actor: User,
+    consent_signed: bool = False,
+    consent_evidence: str = "",
 ):
     """Reception enrolment from uploaded photos (3-5): a biometrics enrolment job.
 
-    Face capture needs the visitor's consent; at reception that is the signed paper release,
-    which the guard records here."""
+    A reception task (biometrics refuses anybody but a guard or admin). Face capture needs
+    the visitor's consent; at reception that is the signed paper release, which the guard
+    records here with its evidence (the form's reference)."""
     visitor = visitor_pass.visitor
     if consent_signed and not biometric_selectors.has_consent(visitor):
-        biometrics.give_consent(person=visitor, channel="paper", recorded_by=actor)
+        if not consent_evidence.strip():
+            raise InvalidPass("Give the signed consent form's reference.", code="consent_evidence")
+        # Rolled back with the whole transaction if start_enrolment refuses this actor.
+        biometrics.give_consent(
+            person=visitor, channel="paper", recorded_by=actor, evidence=consent_evidence
+        )
     return biometrics.start_enrolment(person=visitor, images=images, requested_by=actor)
