@@ -34,6 +34,7 @@ from ..errors import (
     WrongPin,
 )
 from ..models import Capture, ClockEvent, Correction, CorrectionKind, Direction, Method
+from ..participation import require_participant
 from .sessions import local_time, rebuild_sessions
 
 log = logging.getLogger("faceauth.attendance")
@@ -153,6 +154,8 @@ def _identify_and_record(
     replay = _replay(capture, payload)
     if replay is not None:
         return replay
+    if actor is not None:
+        require_participant(actor)  # before any face or PIN check
 
     match = None
     if use_pin:
@@ -178,6 +181,7 @@ def _identify_and_record(
             raise FaceMismatch()
         person, method = actor, Method.FACE_1V1
 
+    require_participant(person)
     return _record(
         capture=capture,
         payload=payload,
