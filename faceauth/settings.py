@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "faceauth.logs.RequestIdMiddleware",
     "faceauth.health.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks
+    "faceauth.uploads.RequestBodyLimitMiddleware",  # before anything reads the body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -245,8 +246,22 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Face engine: keep enrolment images only if asked (then encrypted).
 FACEAUTH_KEEP_ENROLMENT_IMAGES = env.bool("FACEAUTH_KEEP_ENROLMENT_IMAGES", default=False)
 FACEAUTH_MAX_UPLOAD_BYTES = env.int("FACEAUTH_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = FACEAUTH_MAX_UPLOAD_BYTES * 6
+# Request-body budget, enforced while the body streams in (faceauth/uploads.py; docs/security.md
+# "Memory budget"). A multipart body: an enrolment, 5 photos (services.MAX_ENROLMENT_IMAGES).
+FACEAUTH_MAX_REQUEST_BYTES = env.int(
+    "FACEAUTH_MAX_REQUEST_BYTES", default=5 * FACEAUTH_MAX_UPLOAD_BYTES + 1024 * 1024
+)
+# A liveness burst: the capture page sends ~30 frames of ~25 kB (480x360 at quality 0.8).
+FACEAUTH_MAX_FRAME_BYTES = env.int("FACEAUTH_MAX_FRAME_BYTES", default=2 * 1024 * 1024)
+FACEAUTH_MAX_BURST_BYTES = env.int("FACEAUTH_MAX_BURST_BYTES", default=8 * 1024 * 1024)
+# Any other body (form fields, JSON) carries ids, nonces and short texts, never an image.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, 2.5 MB
 FILE_UPLOAD_MAX_MEMORY_SIZE = FACEAUTH_MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "faceauth.uploads.UploadLimitHandler",  # first: it sees every chunk before it is stored
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the camera pages read it to post frames
