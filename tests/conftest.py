@@ -1,16 +1,103 @@
-"""Shared fixtures: people of every role, devices, and the path to the shared data."""
+"""Shared fixtures: a fixed clock, people of every role, devices, the path to the shared data.
 
+Every test runs on a fixed clock (time-machine, ticking), never on the machine's date:
+``FACEAUTH_TEST_CLOCK=2026-03-29T03:30`` (ISO; without an offset: Europe/Berlin local time)
+moves it. Tests whose outcome could depend on the date, weekday or DST carry
+``@pytest.mark.calendar``; ``FACEAUTH_TEST_CLOCKS=calendar`` (or a comma-separated list of
+instants) runs each of them once per instant of ``CALENDAR_CLOCKS``, as CI does. A Celery
+worker process and Chromium keep the real clock.
+"""
+
+import copy
+import hashlib
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 USES_SERVICES = bool(os.environ.get("REDIS_URL"))
+
+# Local Europe/Berlin times (the default DISPLAY_TIME_ZONE), all before any real run date, so
+# that a worker process on the real clock only ever sees the test's timestamps in its past.
+DEFAULT_CLOCK = "2026-06-10T10:30"  # a Wednesday in summer time
+CALENDAR_CLOCKS = {
+    "mon": "2026-06-08T10:30",
+    "tue": "2026-06-09T10:30",
+    "wed": "2026-06-10T10:30",
+    "thu": "2026-06-11T10:30",
+    "fri": "2026-06-12T10:30",
+    "sat": "2026-06-13T10:30",
+    "sun": "2026-06-14T10:30",
+    # The Sundays the clocks change (02:00 CET -> 03:00 CEST; 03:00 CEST -> 02:00 CET): an
+    # hour after the change, so "an hour ago" and "yesterday" reach across it.
+    "dst-spring": "2026-03-29T04:00",
+    "dst-autumn": "2026-10-25T03:00",
+}
+CLOCK_ZONE = ZoneInfo("Europe/Berlin")
+
+
+def _instant(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=CLOCK_ZONE)
+
+
+def pytest_generate_tests(metafunc):
+    wanted = os.environ.get("FACEAUTH_TEST_CLOCKS")
+    if not wanted or not metafunc.definition.get_closest_marker("calendar"):
+        return
+    clocks = CALENDAR_CLOCKS if wanted == "calendar" else {c: c for c in wanted.split(",")}
+    metafunc.parametrize(
+        "_fixed_clock", list(clocks.values()), ids=list(clocks), indirect=True, scope="function"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(request):
+    text = getattr(request, "param", None) or os.environ.get("FACEAUTH_TEST_CLOCK", DEFAULT_CLOCK)
+    # tick: time moves on from the instant, so TTLs, lockouts and liveness timing still work.
+    with time_machine.travel(_instant(text), tick=True) as traveller:
+        yield traveller
+
+
+_ENROL_PROBES: dict[bytes, object] = {}
+
+
+@pytest.fixture(autouse=True)
+def _enrolment_probes_once_per_session(request, monkeypatch):
+    """The real pipeline embeds each enrolment photo once per session; later tests reuse it.
+
+    Enrolment (``purpose="enrol"``) is deterministic, and tests enrol the same few photos again
+    and again: the DB side (samples, encrypted templates, jobs) still runs per test. A Celery
+    worker process embeds for itself. Engine tests (tests/engine/) always compute.
+    """
+    from biometrics import engine
+
+    if request.node.path.parent.name == "engine":
+        return
+    real = engine.extract
+
+    def extract(image, *, purpose="verify", **kwargs):
+        if purpose != "enrol" or kwargs or not isinstance(image, bytes | bytearray):
+            return real(image, purpose=purpose, **kwargs)
+        key = hashlib.sha256(image).digest()
+        if key not in _ENROL_PROBES:
+            try:
+                _ENROL_PROBES[key] = real(image, purpose=purpose)
+            except engine.EngineError as exc:
+                _ENROL_PROBES[key] = exc
+        found = _ENROL_PROBES[key]
+        if isinstance(found, engine.EngineError):
+            raise found.with_traceback(None)
+        return copy.deepcopy(found)
+
+    monkeypatch.setattr(engine, "extract", extract)
 
 
 @pytest.fixture(autouse=True)

@@ -474,6 +474,50 @@ def test_pages_need_the_right_login_or_pairing(client, people, kiosk):
     assert "My timesheet" in home and "Enrol my face" in home
 
 
+def timesheet_person(make_person, department):
+    """Shifts on the last workdays before today, whatever today is (schedules run Monday to
+    Friday): a plain day, overtime, an overnight shift into a late arrival, and a forgotten
+    clock-out with a pending correction."""
+    person = make_person("employee", department=department, display_name="Tess Timesheet")
+    WorkSchedule.objects.create(department=department, start_time=time(9, 0), grace_minutes=5)
+    today = timezone.localdate(timezone=BERLIN)
+    workdays = [d for d in (today - timedelta(days=n) for n in range(1, 8)) if d.weekday() < 5]
+    forgot, late, overtime, plain = workdays[:4]
+
+    def at(day: date, hh: int, mm: int) -> datetime:
+        return datetime.combine(day, time(hh, mm), tzinfo=BERLIN)
+
+    shifts = [
+        (at(plain, 8, 0), at(plain, 16, 0)),
+        (at(overtime, 8, 0), at(overtime, 19, 30)),
+        (at(late - timedelta(days=1), 22, 0), at(late, 6, 0)),  # overnight
+        (at(late, 9, 20), at(late, 17, 30)),
+        (at(forgot, 8, 2), None),
+    ]
+    for start, end in shifts:
+        event(person, "in", start)
+        if end:
+            event(person, "out", end)
+    services.rebuild_sessions(person=person)
+    services.request_correction(
+        person=person,
+        requested_by=person,
+        direction="out",
+        timestamp=at(forgot, 17, 15),
+        reason="Forgot to clock out when I left",
+    )
+    return person
+
+
+@pytest.mark.calendar
+def test_timesheet_shows_late_missing_clock_out_and_pending_on_any_day(
+    client, make_person, department
+):
+    client.force_login(timesheet_person(make_person, department))
+    body = client.get(reverse("attendance:timesheet")).content.decode()
+    assert "late 15 min" in body and "missing clock-out" in body and "Pending" in body
+
+
 # ---------------------------------------------------------------- faces (real pipeline)
 
 

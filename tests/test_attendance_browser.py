@@ -129,53 +129,12 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
 
 
 def test_timesheet_page_shows_days_weeks_and_flags(
-    request, chromium, live_server, client, make_person, department
+    chromium, live_server, client, make_person, department
 ):
-    from datetime import datetime, time, timedelta
-    from zoneinfo import ZoneInfo
+    from .test_attendance import timesheet_person
 
-    from django.utils import timezone
-
-    from attendance import services
-    from attendance.models import Method, WorkSchedule
-
-    import time_machine
-
-    berlin = ZoneInfo("Europe/Berlin")
-    # Schedules run Monday to Friday: a fixed Friday keeps the shifts 1-8 days back on workdays.
-    clock = time_machine.travel(datetime(2026, 6, 12, 15, 0, tzinfo=berlin), tick=True)
-    clock.start()
-    request.addfinalizer(clock.stop)
-    person = make_person("employee", department=department, display_name="Tess Timesheet")
-    WorkSchedule.objects.create(department=department, start_time=time(9, 0), grace_minutes=5)
-    today = timezone.localdate(timezone=berlin)
-
-    def at(days_ago: int, hh: int, mm: int) -> datetime:
-        return datetime.combine(today - timedelta(days=days_ago), time(hh, mm), tzinfo=berlin)
-
-    shifts = [
-        (at(8, 8, 0), at(8, 16, 0)),
-        (at(4, 8, 0), at(4, 19, 30)),  # overtime
-        (at(3, 22, 0), at(2, 6, 0)),  # overnight
-        (at(2, 9, 20), at(2, 17, 30)),  # late
-        (at(1, 8, 2), None),  # forgot to clock out
-    ]
-    for start, end in shifts:
-        ClockEvent.objects.create(
-            person=person, direction="in", timestamp=start, method=Method.FACE_1N
-        )
-        if end:
-            ClockEvent.objects.create(
-                person=person, direction="out", timestamp=end, method=Method.FACE_1N
-            )
-    services.rebuild_sessions(person=person)
-    services.request_correction(
-        person=person,
-        requested_by=person,
-        direction="out",
-        timestamp=at(1, 17, 15),
-        reason="Forgot to clock out when I left",
-    )
+    # The day-dependent part runs on every weekday in test_attendance (marker calendar).
+    person = timesheet_person(make_person, department)
     client.force_login(person)
     context = chromium()
     context.add_cookies(
