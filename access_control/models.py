@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from accounts.append_only import CLEAR, SET_ONCE, AppendOnlyModel
 from accounts.models import Department, DeviceKind, Role
 
 
@@ -333,34 +334,8 @@ class Decision(models.TextChoices):
     DENIED = "denied", "Denied"
 
 
-class AppendOnlyError(Exception):
-    """The access log is evidence: rows are written once and never changed or removed."""
-
-
-class AccessEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("access events cannot be updated")
-
-    def delete(self):
-        raise AppendOnlyError("access events cannot be deleted")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("access events cannot be updated")
-
-    # QuerySet.delete's private twin, used by the deletion collector for fast deletes.
-    def _raw_delete(self, using):
-        raise AppendOnlyError("access events cannot be deleted")
-
-    def pseudonymise(self, *, pseudonym: str) -> int:
-        """The one permitted change: replace the person with a pseudonym and drop the scores.
-        (Retention; the PostgreSQL trigger allows exactly this and nothing else.)"""
-        return super().update(
-            person=None, pseudonym=pseudonym, score=None, threshold=None, client_request_id=""
-        )
-
-
-class AccessEvent(models.Model):
-    """One decision at one door. Append-only (ORM, admin and, on PostgreSQL, a trigger)."""
+class AccessEvent(AppendOnlyModel):
+    """One decision at one door. Append-only (ORM, admin and database triggers)."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     access_point = models.ForeignKey(AccessPoint, on_delete=models.PROTECT, related_name="events")
@@ -395,7 +370,14 @@ class AccessEvent(models.Model):
     # Set by retention instead of the person: a keyed hash, stable per person, not reversible.
     pseudonym = models.CharField(max_length=24, blank=True)
 
-    objects = AccessEventQuerySet.as_manager()
+    # Retention's pseudonymisation (services.pseudonymise_expired) is the one permitted change.
+    redactable = {
+        "person": CLEAR,
+        "pseudonym": SET_ONCE,
+        "score": CLEAR,
+        "threshold": CLEAR,
+        "client_request_id": CLEAR,
+    }
 
     class Meta:
         ordering = ["-id"]
@@ -408,14 +390,6 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.access_point_id} {self.decision}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("access events cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("access events cannot be deleted")
 
     @property
     def granted(self) -> bool:

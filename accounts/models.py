@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .append_only import CLEAR, AppendOnlyModel
+
 
 class Role(models.TextChoices):
     EMPLOYEE = "employee", "Employee"
@@ -148,20 +150,7 @@ class Device(models.Model):
         return token
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    """Bulk writes would bypass the model's guards; refuse them."""
-
-    def update(self, **kwargs):
-        raise PermissionError(f"{self.model.__name__} is append-only")
-
-    def delete(self):
-        raise PermissionError(f"{self.model.__name__} is append-only")
-
-    def _raw_delete(self, using):
-        raise PermissionError(f"{self.model.__name__} is append-only")
-
-
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """Append-only audit trail: who did what, from where, with what outcome.
 
     It never holds an image or an embedding, only identifiers, codes and numbers.
@@ -183,7 +172,8 @@ class AuditEntry(models.Model):
     target_label = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    # Deleting a person or a device sets their foreign keys to NULL (the labels stay).
+    redactable = {"actor": CLEAR, "device": CLEAR}
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -195,11 +185,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.outcome}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError("AuditEntry is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("AuditEntry is append-only")

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.append_only import CLEAR, RESTAMP, SET_ONCE, AppendOnlyModel
 from accounts.models import Department, Device
 
 from . import conf
@@ -31,10 +32,10 @@ class Method(models.TextChoices):
 
 
 class ImmutableRecord(Exception):
-    """Raised on any attempt to change a stored clock event."""
+    """Raised on any attempt to change a decided correction (clock events are append-only)."""
 
 
-class ClockEvent(models.Model):
+class ClockEvent(AppendOnlyModel):
     # NULL only after retention pseudonymisation (services.pseudonymise_expired).
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -84,6 +85,18 @@ class ClockEvent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The two documented redactions (services.redact_biometrics, services.pseudonymise_expired)
+    # are the only changes ever made to a stored event.
+    redactable = {
+        "person": CLEAR,
+        "pseudonym": SET_ONCE,
+        "score": CLEAR,
+        "threshold": CLEAR,
+        "model_version": CLEAR,
+        "liveness": CLEAR,
+        "redacted_at": RESTAMP,
+    }
+
     class Meta:
         ordering = ["-timestamp", "-id"]
         indexes = [models.Index(fields=["person", "timestamp"])]
@@ -92,17 +105,6 @@ class ClockEvent(models.Model):
         local = timezone.localtime(self.timestamp)
         who = self.person if self.person_id else f"pseudonym {self.pseudonym}"
         return f"{who} {self.get_direction_display()} {local:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:
-        # The only changes ever made to a stored event are the two documented redactions in
-        # services (redact_biometrics, pseudonymise_expired): queryset updates of named
-        # columns, never a save() of a loaded event.
-        if not self._state.adding:
-            raise ImmutableRecord("Clock events are never changed; add a correction instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRecord("Clock events are never deleted; reject them with a correction.")
 
 
 class Capture(models.Model):

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import audit, services
+from accounts.append_only import AppendOnlyViolation
 from accounts.models import AuditEntry
 
 
@@ -36,13 +37,13 @@ def test_sign_in_attempts_are_audited_without_the_password(client, people):
 def test_audit_entries_cannot_be_changed_or_deleted(people, client):
     entry = audit.record("test.action", actor=people["admin"], outcome="done")
     entry.outcome = "tampered"
-    with pytest.raises(PermissionError):
+    with pytest.raises(AppendOnlyViolation):
         entry.save()
-    with pytest.raises(PermissionError):
+    with pytest.raises(AppendOnlyViolation):
         entry.delete()
-    with pytest.raises(PermissionError):
+    with pytest.raises(AppendOnlyViolation):
         AuditEntry.objects.filter(pk=entry.pk).update(outcome="tampered")
-    with pytest.raises(PermissionError):
+    with pytest.raises(AppendOnlyViolation):
         AuditEntry.objects.filter(pk=entry.pk).delete()
     client.force_login(people["admin"])
     change = client.post(

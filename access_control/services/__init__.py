@@ -32,7 +32,7 @@ from .passes import (
     register_visitor,
     revoke_pass,
 )
-from .privacy import pseudonym_for, pseudonymise_expired
+from .privacy import pseudonymise_expired
 
 __all__ = [
     "FACE_QUALITY_CODES",
@@ -60,6 +60,5 @@ __all__ = [
     "extend_pass",
     "revoke_pass",
     "enrol_visitor",
-    "pseudonym_for",
     "pseudonymise_expired",
 ]

@@ -6,20 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.pseudonyms import pseudonym_of
 
 from .. import conf
 from ..models import AccessEvent
-
-
-def pseudonym_for(person_id: int) -> str:
-    """A keyed hash: the same person gets the same pseudonym (patterns stay analysable), and
-    without SECRET_KEY nobody can map it back."""
-    import hmac
-
-    from django.conf import settings
-
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"person:{person_id}".encode(), "sha256")
-    return "p-" + digest.hexdigest()[:20]
 
 
 def pseudonymise_expired(*, now: datetime | None = None) -> dict:
@@ -32,8 +22,12 @@ def pseudonymise_expired(*, now: datetime | None = None) -> dict:
     events = 0
     with transaction.atomic():
         for person_id in people:
-            events += expired.filter(person_id=person_id).pseudonymise(
-                pseudonym=pseudonym_for(person_id)
+            events += expired.filter(person_id=person_id).redact(
+                person=None,
+                pseudonym=pseudonym_of(person_id),
+                score=None,
+                threshold=None,
+                client_request_id="",
             )
     counts = {"events": events, "people": len(people)}
     audit.record("retention.access_events", outcome="done", details=counts)

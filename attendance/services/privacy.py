@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from accounts import audit
 from accounts.models import User
+from accounts.pseudonyms import pseudonym_of
 
 from .. import conf
 from ..models import ClockEvent, Correction, WorkSession
@@ -40,7 +40,7 @@ def redact_biometrics(*, person: User, reason: str = "face_data_erased") -> int:
             | ~Q(model_version="")
             | Q(liveness__isnull=False)
         )
-        .update(**BIOMETRIC_COLUMNS, redacted_at=now)
+        .redact(**BIOMETRIC_COLUMNS, redacted_at=now)
     )
     log.info(
         "clock events redacted", extra={"person": person.pk, "events": count, "reason": reason}
@@ -57,12 +57,6 @@ def on_face_data_erased(sender, person: User, **kwargs) -> None:
         target=person,
         details={"events": count, "reason": "face_data_erased"},
     )
-
-
-def pseudonym_of(person_id: int) -> str:
-    """Stable keyed pseudonym: the events of one person stay countable together, but the link
-    back to the person needs the server's SECRET_KEY (pseudonymisation, not anonymisation)."""
-    return salted_hmac("attendance.pseudonym", str(person_id)).hexdigest()[:32]
 
 
 def retention_cutoff(now: datetime) -> datetime:
@@ -90,7 +84,7 @@ def pseudonymise_expired(*, now: datetime | None = None) -> dict:
             counts["sessions"] += WorkSession.objects.filter(
                 person_id=person_id, work_date__lt=timezone.localdate(cutoff, display_zone())
             ).delete()[0]
-            counts["events"] += expired.filter(person_id=person_id).update(
+            counts["events"] += expired.filter(person_id=person_id).redact(
                 person=None, pseudonym=pseudonym, **BIOMETRIC_COLUMNS, redacted_at=now
             )
         old_corrections = Correction.objects.filter(person__isnull=False).filter(
