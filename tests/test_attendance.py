@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.append_only import AppendOnlyViolation
 from attendance import selectors, services
 from attendance.models import (
     Capture,
@@ -235,9 +236,9 @@ def test_concurrent_captures_of_one_person_are_debounced_to_one_event(make_perso
 def test_clock_events_cannot_be_changed_or_deleted(worker):
     e = event(worker, "in", timezone.now())
     e.direction = "out"
-    with pytest.raises(ImmutableRecord):
+    with pytest.raises(AppendOnlyViolation):
         e.save()
-    with pytest.raises(ImmutableRecord):
+    with pytest.raises(AppendOnlyViolation):
         e.delete()
     assert ClockEvent.objects.get().direction == "in"
 
