@@ -3,16 +3,14 @@
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.permissions import role_of
 
-from . import conf
+from . import conf, rules
 from .models import (
     ClockEvent,
     Correction,
@@ -23,10 +21,6 @@ from .models import (
     WorkSchedule,
     WorkSession,
 )
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
 
 
 def rejected_event_ids() -> QuerySet:
@@ -128,30 +122,11 @@ class WeekSummary:
         return f"{self.year}-W{self.week:02d}"
 
 
-# A first IN this long after the scheduled start is another shift (say a night shift), not a
-# late arrival for the scheduled one.
-LATE_WINDOW = timedelta(hours=6)
-
-
-def late_minutes(*, schedule: WorkSchedule | None, day: date, first_in: datetime | None) -> int:
-    """Minutes after the scheduled start plus grace; 0 when on time or not scheduled."""
-    if schedule is None or first_in is None or day.weekday() not in schedule.working_days:
-        return 0
-    due = datetime.combine(day, schedule.start_time, tzinfo=_zone())
-    late = first_in - (due + timedelta(minutes=schedule.grace_minutes))
-    if late > LATE_WINDOW:
-        return 0
-    return max(0, int(late.total_seconds() // 60))
-
-
 def timesheet(
     *, person: User, start: date, end: date
 ) -> tuple[list[DaySummary], list[WeekSummary]]:
-    """Days (local dates, start..end inclusive) with sessions, and ISO weeks with totals.
-
-    A session counts on the day it started (an overnight shift belongs to its evening), and
-    its length is real elapsed time, so a DST night shift is an hour longer or shorter.
-    """
+    """Days (local dates, start..end inclusive) with sessions, and ISO weeks with totals:
+    worked time, lateness and overtime as ``attendance.rules`` defines them."""
     sessions = (
         WorkSession.objects.filter(person=person, work_date__gte=start, work_date__lte=end)
         .select_related("start_event", "end_event")
@@ -163,22 +138,29 @@ def timesheet(
     for session in sorted(sessions, key=lambda s: (s.work_date, s.started_at or s.ended_at)):
         summary = days.setdefault(session.work_date, DaySummary(day=session.work_date))
         summary.sessions.append(session)
-        summary.worked += session.duration or timedelta()
-    daily_limit, weekly_limit = conf.daily_limit(), conf.weekly_limit()
+        summary.worked += rules.worked(
+            status=session.status, started_at=session.started_at, ended_at=session.ended_at
+        )
     weeks: OrderedDict[tuple[int, int], WeekSummary] = OrderedDict()
     for summary in days.values():
         starts = [s.started_at for s in summary.sessions if s.started_at]
-        first_in = min(starts).astimezone(_zone()) if starts else None
-        summary.late_minutes = late_minutes(schedule=schedule, day=summary.day, first_in=first_in)
-        summary.overtime = max(timedelta(), summary.worked - daily_limit)
+        summary.late_minutes = rules.late_minutes(
+            day=summary.day,
+            first_in=min(starts) if starts else None,
+            start_time=schedule.start_time if schedule else None,
+            grace_minutes=schedule.grace_minutes if schedule else 0,
+            weekdays=schedule.working_days if schedule else (),
+        )
+        summary.overtime = rules.daily_overtime(summary.worked)
         year, week, _ = summary.day.isocalendar()
         bucket = weeks.setdefault((year, week), WeekSummary(year=year, week=week))
         bucket.days.append(summary)
         bucket.worked += summary.worked
     for bucket in weeks.values():
-        # Overtime is the larger of the daily excesses and the weekly excess, never both.
-        daily_sum = sum((d.overtime for d in bucket.days), timedelta())
-        bucket.overtime = max(daily_sum, bucket.worked - weekly_limit, timedelta())
+        bucket.overtime = rules.weekly_overtime(
+            worked_time=bucket.worked,
+            daily_overtime_sum=sum((d.overtime for d in bucket.days), timedelta()),
+        )
     return list(days.values()), list(weeks.values())
 
 

@@ -1,19 +1,15 @@
-"""Work sessions: IN/OUT pairs derived from the counted clock events."""
+"""Work sessions: IN/OUT pairs derived from the counted clock events (the pairing rule is
+``attendance.rules.pair_events``)."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
-from .. import conf, selectors
-from ..models import ClockEvent, Direction, SessionStatus, WorkSession
-
-
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
+from .. import selectors
+from ..models import WorkSession
+from ..rules import display_zone, pair_events
 
 
 def local_time(value: datetime) -> datetime:
@@ -42,40 +38,3 @@ def rebuild_sessions(*, person: User, since: datetime | None = None) -> list[Wor
         events = events.filter(timestamp__gte=anchor)
     built = pair_events(person=person, events=list(events))
     return WorkSession.objects.bulk_create(built)
-
-
-def pair_events(*, person: User, events: list[ClockEvent]) -> list[WorkSession]:
-    """IN/OUT pairs in time order. An IN after an IN leaves the first without an OUT; an OUT
-    with no IN, or more than the maximum shift after it, stands alone (both flagged)."""
-    zone, limit = display_zone(), conf.max_shift()
-    out: list[WorkSession] = []
-    open_in: ClockEvent | None = None
-
-    def session(start: ClockEvent | None, end: ClockEvent | None, status: str) -> WorkSession:
-        key = (start or end).timestamp
-        return WorkSession(
-            person=person,
-            start_event=start,
-            end_event=end,
-            started_at=start.timestamp if start else None,
-            ended_at=end.timestamp if end else None,
-            work_date=key.astimezone(zone).date(),
-            status=status,
-        )
-
-    for event in events:
-        if event.direction == Direction.IN:
-            if open_in is not None:
-                out.append(session(open_in, None, SessionStatus.MISSING_OUT))
-            open_in = event
-            continue
-        if open_in is not None and event.timestamp - open_in.timestamp <= limit:
-            out.append(session(open_in, event, SessionStatus.CLOSED))
-        else:
-            if open_in is not None:
-                out.append(session(open_in, None, SessionStatus.MISSING_OUT))
-            out.append(session(None, event, SessionStatus.MISSING_IN))
-        open_in = None
-    if open_in is not None:
-        out.append(session(open_in, None, SessionStatus.OPEN))
-    return out

@@ -2,11 +2,9 @@
 
 Everything is aggregated in the database. The per-person-per-day grain (``person_days``) is
 one grouped ORM query; the daily and per-person figures wrap it in plain SQL (SUM, CASE,
-GROUP BY) because overtime needs sums of daily sums, which the ORM cannot nest.
-Definitions follow attendance.selectors.timesheet: a session counts on its local start date,
-its length is real elapsed time (a DST night is an hour shorter or longer), lateness is whole
-minutes after the scheduled start plus grace, daily overtime is time beyond the daily limit
-and a week's overtime is the larger of its daily overtime and its excess over the weekly limit.
+GROUP BY) because overtime needs sums of daily sums, which the ORM cannot nest. Worked time,
+lateness and overtime are ``attendance.rules``' SQL forms, built from the same definitions as
+the timesheet's Python ones (tests/test_rules_property.py checks that they agree).
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractIsoYear,
@@ -25,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, User
-from attendance import conf
+from attendance import conf, rules
 from attendance.models import (
     ClockEvent,
     Correction,
@@ -36,9 +34,10 @@ from attendance.models import (
     SessionStatus,
     WorkSession,
 )
+from attendance.rules import LocalPart
 
 from .scope import STAFF_ROLES, Scope
-from .tables import LocalPart, SecondsBetween, Table, hours
+from .tables import Table, hours
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DASHBOARD_ROWS = 200
@@ -55,23 +54,16 @@ def _schedule(prefix: str) -> dict:
     }
 
 
-def _weekday_in_schedule(dow: str = "dow", days: str = "sched_days") -> Q:
-    # ISO weekday 1..7 against the schedule's digits 0 (Monday)..6.
-    q = Q()
-    for iso in range(1, 8):
-        q |= Q(**{dow: iso, f"{days}__contains": str(iso - 1)})
-    return q
-
-
 def person_days_queryset(scope: Scope) -> QuerySet:
-    """One row per person and local work date: first in, last out, worked seconds (closed
-    sessions), whether the day was scheduled, seconds after the scheduled start plus grace
-    (``late_secs``), flagged sessions. Late days and minutes are derived from these by
-    ``LATE`` and ``LATE_MINUTES`` (in the SQL that wraps this query)."""
+    """One row per person and local work date: first in, last out, worked seconds, late
+    minutes and daily overtime seconds (``attendance.rules``), flagged sessions, and whether
+    the person was due that day (``scheduled``: a work day of an active staff member's
+    schedule; what absences are counted against)."""
     sessions = scope.people(
         WorkSession.objects.filter(work_date__gte=scope.start, work_date__lte=scope.end)
     )
-    scheduled = _weekday_in_schedule() & Q(person__is_active=True) & Q(person__role__in=STAFF_ROLES)
+    work_day = rules.work_day_condition(weekday="dow", weekdays="sched_days")
+    due = work_day & Q(person__is_active=True) & Q(person__role__in=STAFF_ROLES)
     return (
         sessions.annotate(
             dow=LocalPart("work_date", "isodow"),
@@ -95,41 +87,25 @@ def person_days_queryset(scope: Scope) -> QuerySet:
             first_in=Min("started_at"),
             last_out=Max("ended_at"),
             sessions=Count("pk"),
-            secs=Coalesce(
-                Sum(
-                    SecondsBetween("started_at", "ended_at"),
-                    filter=Q(status=SessionStatus.CLOSED),
-                ),
-                Value(0.0),
-                output_field=FloatField(),
-            ),
+            secs=rules.worked_seconds_expression(),
             flagged=Count("pk", filter=~Q(status__in=(SessionStatus.CLOSED, SessionStatus.OPEN))),
-            scheduled=Case(When(scheduled, then=Value(1)), default=Value(0)),
+            scheduled=Case(When(due, then=Value(1)), default=Value(0)),
         )
         .annotate(
-            late_secs=LocalPart(F("first_in"), "seconds", scope.zone)
-            - LocalPart(F("sched_start"), "seconds")
-            - F("sched_grace") * 60
+            late_minutes=rules.late_minutes_expression(
+                first_in="first_in",
+                start_time="sched_start",
+                grace_minutes="sched_grace",
+                work_day=work_day,
+                zone=scope.zone,
+            ),
+            overtime_secs=rules.daily_overtime_expression("secs"),
         )
         .order_by()
     )
 
 
-# Late: a scheduled day whose first clock-in is a whole minute or more after start + grace.
-LATE = (
-    "CASE WHEN d.scheduled = 1 AND d.first_in IS NOT NULL AND d.late_secs >= 60 THEN 1 ELSE 0 END"
-)
-LATE_MINUTES = (
-    "CASE WHEN d.scheduled = 1 AND d.first_in IS NOT NULL AND d.late_secs >= 60"
-    " THEN CAST(d.late_secs AS INTEGER) / 60 ELSE 0 END"
-)
-
-
-def late_minutes(scheduled: int, first_in, late_secs) -> int:
-    """The same rule as ``LATE_MINUTES``, for one row in Python."""
-    if scheduled == 1 and first_in is not None and late_secs is not None and late_secs >= 60:
-        return int(late_secs) // 60
-    return 0
+LATE = rules.late_days_sql("d.late_minutes")
 
 
 def _wrapped(outer_sql: str, inner: QuerySet, params: tuple = ()) -> list[tuple]:
@@ -184,7 +160,7 @@ def daily(scope: Scope) -> Table:
         "SELECT d.work_date,"
         " SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN d.first_in IS NOT NULL THEN d.scheduled ELSE 0 END),"
-        f" SUM({LATE}), SUM({LATE_MINUTES})"
+        f" SUM({LATE}), SUM(d.late_minutes)"
         " FROM {inner} GROUP BY d.work_date",
         person_days_queryset(scope),
     )
@@ -220,25 +196,26 @@ def _as_date(value):
 
 def people(scope: Scope) -> Table:
     """Per person: days present, hours, overtime (daily/weekly rule), late days and minutes."""
-    daily_limit = conf.daily_limit().total_seconds()
-    weekly_limit = conf.weekly_limit().total_seconds()
+    week_overtime, week_params = rules.weekly_overtime_sql(
+        worked_seconds="w.week_secs", daily_overtime_sum="w.day_ot"
+    )
     user, dept = User._meta.db_table, Department._meta.db_table
     rows = _wrapped(
         "SELECT w.person_id, COALESCE(NULLIF(u.display_name, ''), u.username), "
         " COALESCE(dp.name, ''), SUM(w.days), SUM(w.week_secs),"
-        " SUM(CASE WHEN w.day_ot >= w.week_secs - %s THEN w.day_ot ELSE w.week_secs - %s END),"
+        f" SUM({week_overtime}),"
         " SUM(w.late_days), SUM(w.late_minutes), SUM(w.flagged)"
         " FROM (SELECT d.person_id, d.iso_year, d.iso_week, SUM(d.secs) AS week_secs,"
-        "   SUM(CASE WHEN d.secs > %s THEN d.secs - %s ELSE 0 END) AS day_ot,"
+        "   SUM(d.overtime_secs) AS day_ot,"
         "   SUM(CASE WHEN d.first_in IS NOT NULL THEN 1 ELSE 0 END) AS days,"
-        f"   SUM({LATE}) AS late_days, SUM({LATE_MINUTES}) AS late_minutes,"
+        f"   SUM({LATE}) AS late_days, SUM(d.late_minutes) AS late_minutes,"
         "   SUM(d.flagged) AS flagged"
         "   FROM {inner} GROUP BY d.person_id, d.iso_year, d.iso_week) w"
         f" JOIN {user} u ON u.id = w.person_id LEFT JOIN {dept} dp ON dp.id = u.department_id"
         " GROUP BY w.person_id, u.display_name, u.username, dp.name"
         " ORDER BY SUM(w.week_secs) DESC, w.person_id",
         person_days_queryset(scope),
-        (weekly_limit, weekly_limit, daily_limit, daily_limit),
+        tuple(week_params),
     )
     out = [
         (
@@ -274,7 +251,6 @@ def people(scope: Scope) -> Table:
 
 def person_days(scope: Scope) -> Table:
     """Every person-day in scope (the person page shows one person's)."""
-    daily_limit = conf.daily_limit().total_seconds()
     queryset = person_days_queryset(scope).values_list(
         "person_id",
         "person__display_name",
@@ -283,8 +259,8 @@ def person_days(scope: Scope) -> Table:
         "last_out",
         "sessions",
         "secs",
-        "scheduled",
-        "late_secs",
+        "overtime_secs",
+        "late_minutes",
         "flagged",
     )
     zone = scope.zone
@@ -301,8 +277,8 @@ def person_days(scope: Scope) -> Table:
             last_out,
             sessions,
             secs,
-            scheduled,
-            late_secs,
+            overtime_secs,
+            late_minutes,
             flagged,
         ) in queryset.order_by("work_date", "person_id").iterator(chunk_size=2000):
             yield (
@@ -313,8 +289,8 @@ def person_days(scope: Scope) -> Table:
                 local(last_out),
                 sessions,
                 hours(secs),
-                hours(max(0.0, (secs or 0) - daily_limit)),
-                late_minutes(scheduled, first_in, late_secs),
+                hours(overtime_secs),
+                late_minutes,
                 flagged,
             )
 
