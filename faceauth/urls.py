@@ -1,15 +1,25 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.permissions import IsAuthenticated
 
+from accounts.permissions import STAFF, HasRole
 from biometrics import views as biometrics_views
 
-from . import health, metrics, views
+from . import authorization, health, metrics, views
 
 admin.site.site_header = "FaceAuth administration"
 admin.site.site_title = "FaceAuth admin"
 admin.site.index_title = "People, roles, devices and biometrics"
+# Every ModelAdmin takes its permissions, actions and row scope from the authorization table.
+authorization.enforce_admin(admin.site)
+
+
+class SchemaView(SpectacularAPIView):
+    """The API description is for the people who run FaceAuth, not for devices or visitors."""
+
+    permission_classes = [HasRole]
+    allowed_roles = STAFF
+
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,7 +39,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path(
         "api/schema/",
-        SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+        SchemaView.as_view(),
         name="api-schema",
     ),
 ]
