@@ -1,3 +1,4 @@
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -242,4 +243,39 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    """Password sign-in failures per username and address (django-axes); unlock is audited."""
+
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time")
+    search_fields = ("username", "ip_address")
+    date_hierarchy = "attempt_time"
+    actions = ("unlock",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(
+        description="Unlock: these sign-ins may try again at once", permissions=["delete"]
+    )
+    def unlock(self, request, queryset) -> None:
+        count = 0
+        for attempt in queryset:
+            services.unlock_login(attempt=attempt, actor=request.user)
+            count += 1
+        self.message_user(request, f"Unlocked {count} sign-in(s).", messages.SUCCESS)
+
+    def get_actions(self, request):
+        # Only the audited unlock: the bulk delete would unlock without a trace.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

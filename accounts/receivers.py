@@ -1,4 +1,4 @@
-"""Sign-in attempts go to the audit trail (Django's own auth signals)."""
+"""Sign-in attempts and lock-outs go to the audit trail (Django's and django-axes' signals)."""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 
@@ -20,6 +20,19 @@ def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
+def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    audit.record(
+        "auth.locked_out",
+        request=request,
+        actor=None,
+        outcome="locked",
+        target_label=str(username or "")[:150],
+    )
+
+
 def connect() -> None:
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(on_locked_out, dispatch_uid="accounts.audit.locked_out")
     user_logged_in.connect(on_login, dispatch_uid="accounts.audit.login")
     user_login_failed.connect(on_login_failed, dispatch_uid="accounts.audit.login_failed")

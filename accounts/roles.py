@@ -12,7 +12,9 @@ PROJECT_APPS = ("accounts", "biometrics", "attendance", "access_control", "repor
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: tuple(f"{app}.*" for app in PROJECT_APPS)
-    + ("auth.view_group", "admin.view_logentry"),
+    + ("auth.view_group", "admin.view_logentry")
+    # Password sign-in lock-outs: list them and unlock (accounts.admin.LoginLockoutAdmin).
+    + ("axes.view_accessattempt", "axes.delete_accessattempt"),
     Role.MANAGER: (
         "accounts.view_user",
         "accounts.view_department",

@@ -1,8 +1,10 @@
 """State changes for people and devices. Views and the admin call these, nothing else."""
 
+import functools
 from datetime import datetime
 
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -124,6 +126,35 @@ def reactivate_person(*, person: User, actor: User | None = None) -> User:
 def set_pin(*, person: User, pin: str | None) -> None:
     person.set_pin(pin)
     person.save(update_fields=["pin_hash"])
+
+
+@functools.cache
+def _dummy_pin_hash(algorithm: str) -> str:
+    return make_password("no-such-pin", hasher=algorithm)
+
+
+def check_pin(*, person: User | None, pin: str) -> bool:
+    """Whether ``pin`` is ``person``'s PIN. An unknown person or one without a PIN costs the
+    same hash as a real check, so the answer time does not tell which employee numbers exist
+    (security finding 12)."""
+    if person is not None and person.has_pin:
+        return person.check_pin(str(pin))
+    check_password(str(pin), _dummy_pin_hash(get_hasher().algorithm))
+    return False
+
+
+def unlock_login(*, attempt, actor: User | None = None) -> None:
+    """Admin unlock of a password sign-in lock-out (a django-axes ``AccessAttempt``)."""
+    label = f"{attempt.username or '?'}@{attempt.ip_address or '?'}"
+    failures = attempt.failures_since_start
+    attempt.delete()
+    audit.record(
+        "auth.login_unlock",
+        actor=actor,
+        outcome="done",
+        target_label=label[:150],
+        details={"failures": failures},
+    )
 
 
 def register_device(

@@ -1,4 +1,4 @@
-"""Pairing a browser as a kiosk or door terminal."""
+"""Pairing a browser as a kiosk or door terminal; the password sign-in lock-out page."""
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -41,3 +41,27 @@ def unpair_device(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session.pop(DEVICE_SESSION_KEY, None)
     return redirect("home")
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """What django-axes answers on /accounts/login/ and /admin/login/ once a username at an
+    address is locked (AXES_LOCKOUT_CALLABLE): a page, 429, and when to try again."""
+    from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {
+            "username": get_client_username(request, credentials) or "",
+            "failure_limit": get_failure_limit(request, credentials),
+            "minutes": max(1, -(-seconds // 60)),
+        },
+        status=429,
+    )
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response

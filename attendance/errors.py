@@ -61,6 +61,10 @@ class PinLocked(AttendanceError):
     message = "Too many wrong PINs. Please wait a few minutes or ask your manager."
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
 
+    def __init__(self, retry_after: int = 1):
+        super().__init__()
+        self.retry_after = retry_after
+
 
 class PersonInactive(AttendanceError):
     code = "inactive_person"

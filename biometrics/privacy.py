@@ -9,13 +9,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework import status
 
-from accounts import audit
+from accounts import audit, throttles
 from accounts.models import User
 
 from .errors import BiometricError
@@ -144,11 +143,6 @@ def withdraw_consent(*, person: User, actor: User | None = None) -> dict:
 # ---------------------------------------------------------------- erasure
 
 
-def _person_cache_keys(person: User) -> list[str]:
-    # Throttle counters keyed by the person (see biometrics/throttles.py).
-    return [f"throttle_{scope}_user:{person.pk}" for scope in ("face_device", "face_guidance")]
-
-
 @transaction.atomic
 def erase_face_data(*, person: User, actor: User | None = None, reason: str = "request") -> dict:
     """Remove every trace that can be linked back to the face: templates, samples (and any
@@ -165,7 +159,7 @@ def erase_face_data(*, person: User, actor: User | None = None, reason: str = "r
         ).delete()[0],
     }
     bump_gallery_version()
-    cache.delete_many(_person_cache_keys(person))
+    throttles.forget_person(person)
     face_data_erased.send(sender=User, person=person)
     audit.record(
         "face.erase",

@@ -31,6 +31,7 @@ from .errors import (
     from_engine,
 )
 from .models import EnrolmentJob, FaceSample, FaceTemplate, GalleryState
+from .signals import spoof_suspected
 
 log = logging.getLogger("faceauth.decisions")
 
@@ -408,6 +409,19 @@ def _mark_used(person: User) -> None:
     ).update(last_used_at=now)
 
 
+def _failed_probe(attempt, exc: BiometricError, *, device, person, where: str) -> None:
+    """A spoof counts as a failed attempt and tells the guards; other probe errors (no face,
+    poor quality, a nonce error) were no attempt at the face."""
+    if attempt is None:
+        pass
+    elif exc.code == "spoof_suspected":
+        lockouts.failed(attempt)
+    else:
+        attempt.refund()
+    if exc.code == "spoof_suspected":
+        spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
+
+
 def verify_person(
     *,
     person: User,
@@ -423,16 +437,18 @@ def verify_person(
     that requires liveness refuses a single image."""
     if not person.may_authenticate():
         raise InactivePerson()
-    lockouts.ensure_allowed(person=person)
-    templates = _templates_of(person)
+    attempt = lockouts.begin(person=person)
     try:
+        templates = _templates_of(person)
         probe, live = _probe_for(
             purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=person
         )
     except BiometricError as exc:
-        if exc.code == "spoof_suspected":
-            lockouts.record_failure(person=person)
+        _failed_probe(attempt, exc, device=device, person=person, where=where)
         _audit_attempt("verify", None, device=device, claimed=person, error=exc)
+        raise
+    except BaseException:
+        attempt.refund()
         raise
     decision = engine.verify(probe, templates)
     result = MatchResult(
@@ -446,10 +462,10 @@ def verify_person(
         liveness=live,
     )
     if result.match:
-        lockouts.record_success(person=person)
+        attempt.succeeded()
         _mark_used(person)
     else:
-        lockouts.record_failure(person=person)
+        lockouts.failed(attempt)
     metrics.record_decision(kind="verify", match=result.match)
     log.info("verify", extra={"where": where, **result.as_log()})
     _audit_attempt("verify", result, device=device, claimed=person)
@@ -465,18 +481,20 @@ def identify_face(
     where: str = "",
 ) -> MatchResult:
     """1:N: who is this, if anybody? Calibrated to the identify target FPIR for this gallery."""
-    if device is not None:
-        lockouts.ensure_allowed(device=device)
+    attempt = lockouts.begin(device=device) if device is not None else None
     try:
         probe, live = _probe_for(
             purpose="identify", image=image, frames=frames, nonce=nonce, device=device, person=None
         )
+        decision = gallery_cache.get().search(probe)
     except BiometricError as exc:
-        if exc.code == "spoof_suspected" and device is not None:
-            lockouts.record_failure(device=device)
+        _failed_probe(attempt, exc, device=device, person=None, where=where)
         _audit_attempt("identify", None, device=device, claimed=None, error=exc)
         raise
-    decision = gallery_cache.get().search(probe)
+    except BaseException:
+        if attempt is not None:
+            attempt.refund()
+        raise
     person = None
     if decision.match:
         person = User.objects.filter(pk=decision.owner).first()
@@ -495,11 +513,11 @@ def identify_face(
     )
     if result.match:
         _mark_used(person)
-    if device is not None:
+    if attempt is not None:
         if result.match:
-            lockouts.record_success(device=device)
+            attempt.succeeded()
         else:
-            lockouts.record_failure(device=device)
+            lockouts.failed(attempt)
     metrics.record_decision(
         kind="identify",
         match=result.match,

@@ -42,7 +42,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return response
     if isinstance(exc, DomainError):
         extra = {"reason": exc.reason} if getattr(exc, "reason", None) else {}
-        return error_response(exc.code, exc.message, exc.status_code, **extra)
+        response = error_response(exc.code, exc.message, exc.status_code, **extra)
+        if getattr(exc, "retry_after", None):  # lock-outs (accounts.limits)
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, ValidationError):
         return error_response("invalid", "; ".join(exc.messages), status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):

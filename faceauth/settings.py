@@ -3,7 +3,8 @@
 With no environment at all FaceAuth runs on its embedded default: a SQLite file under
 ``var/``, Celery tasks executed in-process, a local-memory cache and a local media folder.
 ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redis (broker, results, cache).
-``DJANGO_ENV=production`` refuses to start without its secrets and turns on every
+``DJANGO_ENV=production`` refuses to start without its secrets and a shared cache
+(``REDIS_URL``), and turns on every
 transport-security setting that ``manage.py check --deploy`` asks for.
 """
 
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "django_prometheus",
@@ -103,12 +105,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # faceauth/authorization.py: refuses every principal and URL the table does not name.
-    "faceauth.middleware.AuthorizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "faceauth.middleware.DisplayTimezoneMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last: it turns axes' lock-out on the login pages into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "faceauth.urls"
@@ -146,7 +148,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+# Lock-outs, rate limits and the replay memory live in the cache: production needs one that
+# every worker shares, or each process would count for itself (security finding 11).
+REDIS_URL = _required_in_production("REDIS_URL") or ""
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -159,7 +163,23 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.ValidityWindowBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.ValidityWindowBackend",
+]
+# Password sign-in (/accounts/login/, /admin/login/) brute-force lock-out (docs/security.md).
+# Rows in the database (AccessAttempt, counted under a row lock): every worker shares them and
+# the admin lists them (Login lock-outs, with an audited unlock action).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Per username at one address: a wrong password from elsewhere cannot lock a person out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # accounts.admin registers its own, with the audited unlock
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"  # a page with Retry-After
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -319,6 +339,9 @@ FACEAUTH_CHALLENGE_TTL_SECONDS = env.int("FACEAUTH_CHALLENGE_TTL_SECONDS", defau
 FACEAUTH_LOCKOUT_THRESHOLD = 5
 FACEAUTH_LOCKOUT_BASE_SECONDS = 30
 FACEAUTH_LOCKOUT_DISABLE_AFTER = 50
+# A shared kiosk or door backs off for seconds only (growing x1.5) and is never disabled.
+FACEAUTH_DEVICE_BACKOFF_BASE_SECONDS = env.int("FACEAUTH_DEVICE_BACKOFF_BASE_SECONDS", default=2)
+FACEAUTH_DEVICE_BACKOFF_MAX_SECONDS = env.int("FACEAUTH_DEVICE_BACKOFF_MAX_SECONDS", default=15)
 # Per device (or person) and per IP on every biometric endpoint; a kiosk makes ~2 per capture.
 FACEAUTH_THROTTLE_RATES = {
     "face_device": env.str("FACEAUTH_THROTTLE_DEVICE", default="120/min"),

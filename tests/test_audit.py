@@ -122,9 +122,12 @@ def test_admin_changes_to_rules_and_devices_and_lockout_resets_are_audited(clien
     device_entry = AuditEntry.objects.get(action="device.change", target_id=str(kiosk.pk))
     assert {"kind": "changed", "fields": ["Liveness required"]} in device_entry.details["changes"]
 
+    person = people["employee"]
+    rows = FaceLockout.objects.filter(subject_type="person", subject_id=person.pk)
     for _ in range(50):
-        lockouts.record_failure(device=kiosk)
-    lockout = FaceLockout.objects.get(subject_id=kiosk.pk)
+        rows.update(locked_until=None)
+        lockouts.failed(lockouts.begin(person=person))
+    lockout = rows.get()
     assert lockout.disabled
     client.post(
         reverse("admin:biometrics_facelockout_changelist"),

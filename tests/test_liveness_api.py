@@ -138,33 +138,64 @@ def test_two_challenges_at_a_high_security_device(kiosk, settings):
     assert set(challenge.challenges) <= {"blink", "turn_left", "turn_right"}
 
 
-def test_lockout_after_five_failures_grows_and_an_admin_can_reset(kiosk, settings, make_person):
+def fail(**subject) -> None:
     from biometrics import lockouts
 
+    lockouts.failed(lockouts.begin(**subject))
+
+
+def test_person_lockout_after_five_failures_grows_and_an_admin_can_reset(make_person):
+    from biometrics import lockouts
+
+    person = make_person("employee")
+    rows = FaceLockout.objects.filter(subject_type="person", subject_id=person.pk)
     for _ in range(4):
-        lockouts.record_failure(device=kiosk)
-    lockouts.ensure_allowed(device=kiosk)  # four failures: still allowed
-    state = lockouts.record_failure(device=kiosk)
-    assert state.locked_until is not None
-    first_wait = state.locked_until - timezone.now()
+        fail(person=person)
+    lockouts.begin(person=person).refund()  # four failures: still allowed
+    fail(person=person)
+    first_wait = rows.get().locked_until - timezone.now()
     assert timedelta(seconds=28) < first_wait <= timedelta(seconds=30)
     with pytest.raises(lockouts.LockedOut) as locked:
-        lockouts.ensure_allowed(device=kiosk)
-    assert 0 < locked.value.retry_after <= 31
-    state = lockouts.record_failure(device=kiosk)
-    assert state.locked_until - timezone.now() > timedelta(seconds=59)  # doubled
+        lockouts.begin(person=person)
+    assert 0 < locked.value.retry_after <= 30
+    rows.update(locked_until=timezone.now())
+    fail(person=person)
+    assert rows.get().locked_until - timezone.now() > timedelta(seconds=59)  # doubled
     # a success after the wait resets the count
-    FaceLockout.objects.filter(pk=state.pk).update(locked_until=timezone.now())
-    lockouts.record_success(device=kiosk)
-    lockouts.ensure_allowed(device=kiosk)
+    rows.update(locked_until=timezone.now())
+    lockouts.begin(person=person).succeeded()
+    assert rows.get().consecutive_failures == 0
     # fifty in a row disable face login until an admin resets it
     for _ in range(50):
-        state = lockouts.record_failure(device=kiosk)
-    assert state.disabled
+        rows.update(locked_until=None)
+        fail(person=person)
+    assert rows.get().disabled and rows.get().total_failures == 56
     with pytest.raises(lockouts.FaceLoginDisabled):
-        lockouts.ensure_allowed(device=kiosk)
-    lockouts.reset(lockout=state, actor=make_person("admin"))
-    lockouts.ensure_allowed(device=kiosk)
+        lockouts.begin(person=person)
+    lockouts.reset(lockout=rows.get(), actor=make_person("admin"))
+    lockouts.begin(person=person).succeeded()
+
+
+def test_a_shared_kiosk_backs_off_for_seconds_and_is_never_disabled(kiosk):
+    from biometrics import lockouts
+
+    rows = FaceLockout.objects.filter(subject_type="device", subject_id=kiosk.pk)
+    for _ in range(5):
+        fail(device=kiosk)
+    with pytest.raises(lockouts.LockedOut) as locked:
+        lockouts.begin(device=kiosk)
+    assert 0 < locked.value.retry_after <= 2
+    waits = []
+    for _ in range(60):
+        rows.update(locked_until=None)
+        fail(device=kiosk)
+        waits.append((rows.get().locked_until - timezone.now()).total_seconds())
+    assert 2 < waits[0] <= 3 and waits[1] > waits[0]  # growing modestly (x1.5)
+    assert max(waits) <= 15  # never more than a few seconds
+    assert not rows.get().disabled
+    rows.update(locked_until=None)
+    lockouts.begin(device=kiosk).succeeded()  # no admin needed
+    assert rows.get().consecutive_failures == 0
 
 
 def test_a_locked_out_person_gets_429_on_verify(client, enrolled_03, settings):
@@ -172,11 +203,12 @@ def test_a_locked_out_person_gets_429_on_verify(client, enrolled_03, settings):
 
     settings.FACEAUTH_LIVENESS_ENABLED = False
     for _ in range(5):
-        lockouts.record_failure(person=enrolled_03)
+        lockouts.failed(lockouts.begin(person=enrolled_03))
     client.force_login(enrolled_03)
     still = (VIDEO / "person_03_still.jpg").read_bytes()
     response = client.post("/api/biometrics/verify/", {"image": upload("s.jpg", still)})
     assert response.status_code == 429 and response.json()["code"] == "locked_out"
+    assert 0 < int(response["Retry-After"]) <= 30
 
 
 def test_face_attempts_are_audited_without_biometric_data(kiosk_client, enrolled_03, live_burst):

@@ -100,14 +100,14 @@ def test_delete_my_face_data_leaves_nothing_in_db_cache_or_gallery(
     client.force_login(person)
     for _ in range(2):  # leave throttle counters keyed by the person in the cache
         client.post("/api/biometrics/challenge/")
-    assert cache.get(f"throttle_face_device_user:{person.pk}") is not None
+    assert cache.get(f"limit:throttle-face_device:user:{person.pk}:n") is not None
     erased = client.delete("/api/biometrics/me/face-data/").json()["erased"]
     assert erased["templates"] == 3 and erased["samples"] == 3
     assert _face_rows(person) == {"templates": 0, "samples": 0, "jobs": 0}
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM biometrics_facesample WHERE image IS NOT NULL")
         assert cursor.fetchone()[0] == 0
-    assert cache.get(f"throttle_face_device_user:{person.pk}") is None
+    assert cache.get(f"limit:throttle-face_device:user:{person.pk}:n") is None
     assert services.identify_face(image=photo("deepface_06/1.jpg")).person is None
     entry = AuditEntry.objects.get(action="face.erase", target_id=str(person.pk))
     assert entry.details["templates"] == 3 and "embedding" not in str(entry.details)

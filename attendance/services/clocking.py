@@ -9,12 +9,14 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import services as accounts
+from accounts.limits import AttemptLimit, Limited, Policy
 from accounts.models import Device, DeviceKind, User
 from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
@@ -218,8 +220,24 @@ def _replay(capture: uuid.UUID, payload: str) -> ClockResult | None:
     return ClockResult(event=stored.event, created=stored.created, replayed=True)
 
 
-def _pin_key(employee_number: str) -> str:
-    return "attendance:pin-fail:" + hashlib.sha256(employee_number.encode()).hexdigest()[:32]
+def pin_policy() -> Policy:
+    lockout = timedelta(minutes=conf.get("ATTENDANCE_PIN_LOCKOUT_MINUTES"))
+    return Policy(
+        threshold=conf.get("ATTENDANCE_PIN_MAX_FAILURES"),
+        base=lockout,
+        factor=1,
+        max_wait=lockout,
+        window=lockout,
+    )
+
+
+# Per employee number (kiosk) or per person (personal page); the number is hashed so that the
+# cache does not list which numbers were tried.
+PIN_LIMIT = AttemptLimit("attendance-pin", pin_policy)
+
+
+def _pin_key(subject: str) -> str:
+    return hashlib.sha256(subject.encode()).hexdigest()[:32]
 
 
 def _check_pin(*, actor: User | None, employee_number: str | None, pin: str) -> User:
@@ -231,14 +249,15 @@ def _check_pin(*, actor: User | None, employee_number: str | None, pin: str) -> 
             raise WrongPin()
         key = _pin_key(number)
         person = User.objects.filter(employee_number=number).first()
-    failures = cache.get(key, 0)
-    if failures >= conf.get("ATTENDANCE_PIN_MAX_FAILURES"):
-        raise PinLocked()
-    if person is None or not person.check_pin(str(pin)):
-        cache.set(key, failures + 1, timeout=conf.get("ATTENDANCE_PIN_LOCKOUT_MINUTES") * 60)
+    try:
+        attempt = PIN_LIMIT.begin(key)
+    except Limited as exc:
+        raise PinLocked(retry_after=exc.retry_after) from None
+    if not accounts.check_pin(person=person, pin=pin):
+        attempt.failed()
         log.info("wrong pin", extra={"person": person.pk if person else None})
         raise WrongPin()
-    cache.delete(key)
+    attempt.succeeded()
     if not person.may_authenticate():
         raise PersonInactive()
     return person

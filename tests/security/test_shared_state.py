@@ -1,0 +1,44 @@
+"""Finding 11: production keeps lock-outs, rate limits and the replay memory in a cache every
+worker shares. Without REDIS_URL it refuses to start (settings raise ImproperlyConfigured, so
+``manage.py check``, gunicorn and Celery all stop), instead of counting per process."""
+
+import subprocess
+import sys
+
+from ..conftest import REPO
+from ..test_settings import PRODUCTION_SECRETS, manage
+
+
+def test_production_without_a_shared_cache_refuses_to_start():
+    env = {"DJANGO_ENV": "production", **PRODUCTION_SECRETS}
+    del env["REDIS_URL"]
+    check = manage("check", "--deploy", env=env)
+    # What gunicorn loads (faceauth.wsgi:application).
+    wsgi = subprocess.run(
+        [sys.executable, "-c", "import faceauth.wsgi; print('serving')"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for result in (check, wsgi):
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: REDIS_URL must be set" in result.stderr
+        assert "serving" not in result.stdout
+
+
+def test_production_with_redis_uses_it_for_the_counters():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'])",
+        env={"DJANGO_ENV": "production", **PRODUCTION_SECRETS},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1].endswith("RedisCache")
+
+
+def test_the_embedded_default_still_runs_without_redis():
+    result = manage("check")
+    assert result.returncode == 0, result.stderr
