@@ -1,4 +1,5 @@
-"""Write the append-only audit trail. Every app records through ``record``.
+"""Write the append-only audit trail. Every app records through ``record``, and a change an
+admin should see in an object's history through ``record_change``.
 
 Details must be identifiers, codes and numbers: ``record`` refuses bytes and long numeric
 vectors so that an image or an embedding can never end up in the trail by mistake.
@@ -8,6 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
 
 from .models import AuditEntry, Device, User
@@ -77,4 +79,30 @@ def record(
             "target": entry.target_id,
         },
     )
+    return entry
+
+
+def record_change(
+    *,
+    action: str,
+    actor: User | None,
+    target: models.Model,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    flag: int = CHANGE,
+) -> AuditEntry:
+    """A change made through a service: the audit trail entry, and the line in Django's admin
+    history of ``target`` (who, when, what) that the admin shows next to its own edits.
+
+    The audit trail is the record; the admin history is a convenience a superuser can edit.
+    """
+    entry = record(action, actor=actor, outcome="done", target=target, details=details)
+    if actor is not None and actor.pk:
+        LogEntry.objects.log_actions(
+            user_id=actor.pk,
+            queryset=[target],
+            action_flag=flag,
+            change_message=message,
+            single_object=True,
+        )
     return entry

@@ -3,7 +3,6 @@
 import functools
 from datetime import datetime
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -13,22 +12,6 @@ from . import audit
 from .models import STAFF_ROLES, Department, Device, Role, User
 from .roles import group_name
 from .signals import person_offboarded
-
-
-def _log(
-    actor: User | None, obj, message: str, *, action: str, details: dict | None = None
-) -> None:
-    """Record the change in the audit trail and in Django's admin history (who, when, what)."""
-    audit.record(action, actor=actor, outcome="done", target=obj, details=details)
-    if actor is None or not actor.pk:
-        return
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[obj],
-        action_flag=CHANGE,
-        change_message=message,
-        single_object=True,
-    )
 
 
 def assign_role(*, person: User, role: str, actor: User | None = None) -> User:
@@ -93,10 +76,10 @@ def onboard_person(
     person.full_clean()
     person.save()
     assign_role(person=person, role=role)
-    _log(
-        actor,
-        person,
-        f"Onboarded as {person.get_role_display()}",
+    audit.record_change(
+        actor=actor,
+        target=person,
+        message=f"Onboarded as {person.get_role_display()}",
         action="person.onboard",
         details={"role": person.role},
     )
@@ -109,7 +92,9 @@ def offboard_person(*, person: User, actor: User | None = None) -> User:
     person.is_active = False
     person.offboarded_at = timezone.now()
     person.save(update_fields=["is_active", "offboarded_at"])
-    _log(actor, person, "Offboarded (deactivated)", action="person.offboard")
+    audit.record_change(
+        actor=actor, target=person, message="Offboarded (deactivated)", action="person.offboard"
+    )
     person_offboarded.send(sender=User, person=person, actor=actor)
     return person
 
@@ -119,7 +104,9 @@ def reactivate_person(*, person: User, actor: User | None = None) -> User:
     person.is_active = True
     person.offboarded_at = None
     person.save(update_fields=["is_active", "offboarded_at"])
-    _log(actor, person, "Reactivated", action="person.reactivate")
+    audit.record_change(
+        actor=actor, target=person, message="Reactivated", action="person.reactivate"
+    )
     return person
 
 
@@ -165,7 +152,13 @@ def register_device(
     token = device.issue_token()
     device.full_clean(exclude=["token_hash", "token_prefix"])
     device.save()
-    _log(actor, device, "Registered device", action="device.register", details={"kind": kind})
+    audit.record_change(
+        actor=actor,
+        target=device,
+        message="Registered device",
+        action="device.register",
+        details={"kind": kind},
+    )
     return device, token
 
 
@@ -174,7 +167,9 @@ def rotate_device_token(*, device: Device, actor: User | None = None) -> str:
     device.is_active = True
     device.revoked_at = None
     device.save(update_fields=["token_hash", "token_prefix", "is_active", "revoked_at"])
-    _log(actor, device, "Issued a new token", action="device.token")
+    audit.record_change(
+        actor=actor, target=device, message="Issued a new token", action="device.token"
+    )
     return token
 
 
@@ -182,5 +177,7 @@ def revoke_device(*, device: Device, actor: User | None = None) -> Device:
     device.is_active = False
     device.revoked_at = timezone.now()
     device.save(update_fields=["is_active", "revoked_at"])
-    _log(actor, device, "Revoked device", action="device.revoke")
+    audit.record_change(
+        actor=actor, target=device, message="Revoked device", action="device.revoke"
+    )
     return device

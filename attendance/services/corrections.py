@@ -2,29 +2,17 @@
 
 from datetime import datetime
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import Role, User
 from accounts.permissions import role_of
 
 from ..errors import AlreadyDecided, InvalidCorrection, InvalidDirection, NotAllowed
 from ..models import ClockEvent, Correction, CorrectionKind, CorrectionStatus, Direction, Method
 from .sessions import display_zone, rebuild_sessions
-
-
-def _history(actor: User, obj, message: str, flag: int = CHANGE) -> None:
-    """Also record it in the admin history (who, when, what)."""
-    if actor is None or not actor.pk:
-        return
-    LogEntry.objects.log_actions(
-        user_id=actor.pk,
-        queryset=[obj],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
-    )
 
 
 @transaction.atomic
@@ -50,7 +38,14 @@ def request_correction(
         reason=reason.strip(),
         requested_by=requested_by,
     )
-    _history(requested_by, correction, "Requested", ADDITION)
+    audit.record_change(
+        action="correction.request",
+        actor=requested_by,
+        target=correction,
+        message="Requested",
+        details={"person": person.pk, "direction": direction},
+        flag=ADDITION,
+    )
     return correction
 
 
@@ -100,5 +95,11 @@ def decide_correction(
         )
     correction.save()
     rebuild_sessions(person=correction.person, since=since)
-    _history(reviewer, correction, correction.get_status_display())
+    audit.record_change(
+        action=f"correction.{correction.status}",
+        actor=reviewer,
+        target=correction,
+        message=correction.get_status_display(),
+        details={"person": correction.person_id, "event": correction.created_event_id},
+    )
     return correction
