@@ -437,3 +437,5 @@ def lab_door_token(site):
     from accounts import services as accounts_services
 
     return accounts_services.rotate_device_token(device=site["lab_door"].device)
+@pytest.mark.calendar
+@pytest.mark.calendar

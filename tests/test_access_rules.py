@@ -331,3 +331,5 @@ def test_pass_limits_contractor_areas_and_visitor_length(site, make_person):
             ends_at=now + timedelta(hours=2),
             **common,
         )
+@pytest.mark.calendar
+@pytest.mark.calendar

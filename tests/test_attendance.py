@@ -579,3 +579,5 @@ def test_face_at_the_kiosk_and_in_personal_mode(kiosk_client, client, enrolled, 
     assert not_enrolled.status_code == 422 and not_enrolled.json()["code"] == "no_templates"
     assert ClockEvent.objects.count() == 2
     assert WorkSession.objects.get(person=enrolled).status == SessionStatus.CLOSED
+@pytest.mark.calendar
+@pytest.mark.calendar

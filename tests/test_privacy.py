@@ -201,3 +201,4 @@ def test_every_page_links_the_public_policies(client, db, settings):
     page = client.get("/accounts/login/").content.decode()
     assert 'href="/privacy/"' in page and 'href="/privacy/retention/"' in page
     assert settings.DISPLAY_TIME_ZONE in page
+@pytest.mark.calendar

@@ -138,3 +138,4 @@ def test_navigation_differs_by_role(client, people):
     assert b'href="/admin/"' in client.get("/").content
     client.force_login(people["employee"])
     assert b'href="/admin/"' not in client.get("/").content
+@pytest.mark.calendar
