@@ -75,6 +75,11 @@ def is_work_day(day: date, weekdays: Iterable[int]) -> bool:
     return day.weekday() in set(weekdays)
 
 
+def overdue_before(now: datetime) -> datetime:
+    """An open session that started before this has outlasted the maximum shift."""
+    return now - conf.max_shift()
+
+
 def pair_events(*, person, events: list[ClockEvent]) -> list[WorkSession]:
     """IN/OUT pairs in time order (unsaved sessions). An IN after an IN leaves the first without
     an OUT; an OUT with no IN, or more than the maximum shift after it, stands alone (both

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Department, User
-from attendance import conf, rules
+from attendance import rules
 from attendance.models import (
     ClockEvent,
     Correction,
@@ -314,7 +314,7 @@ def person_days(scope: Scope) -> Table:
 
 def open_sessions(scope: Scope) -> Table:
     """Sessions without a clock-out: flagged ones, and open ones older than the maximum shift."""
-    overdue_before = timezone.now() - conf.max_shift()
+    overdue_before = rules.overdue_before(timezone.now())
     queryset = (
         scope.people(
             WorkSession.objects.filter(work_date__gte=scope.start, work_date__lte=scope.end)
