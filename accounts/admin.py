@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .admin_audit import AuditedModelAdmin
+from .errors import NotAllowedToOffboard
 from .models import AuditEntry, Department, Device, User
 
 
@@ -118,6 +119,13 @@ class PersonAdmin(AuditedModelAdmin, DjangoUserAdmin):
     def has_pin(self, obj: User) -> bool:
         return obj.has_pin
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not services.may_offboard(actor=request.user, person=obj):
+            # The change form must not offboard (or demote) whom the actions may not.
+            fields = (*fields, "role", "is_active", "valid_from", "valid_until")
+        return fields
+
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
 
@@ -154,21 +162,36 @@ class PersonAdmin(AuditedModelAdmin, DjangoUserAdmin):
         if change:
             super().save_related(request, form, formsets, change)
 
-    @admin.action(description="Offboard (deactivate and revoke face templates)")
-    def offboard(self, request, queryset) -> None:
-        count = 0
-        for person in queryset.filter(is_active=True):
-            services.offboard_person(person=person, actor=request.user)
-            count += 1
-        self.message_user(request, f"Offboarded {count} person(s).", messages.SUCCESS)
+    def has_offboard_permission(self, request) -> bool:
+        # Who may be offboarded is services.may_offboard's rule, per person, in the action.
+        return self.has_change_permission(request)
 
-    @admin.action(description="Reactivate")
+    def _change_standing(self, request, queryset, change, verb: str) -> None:
+        done, refused = 0, []
+        for person in queryset:
+            try:
+                change(person=person, actor=request.user)
+            except NotAllowedToOffboard:
+                refused.append(str(person))
+            else:
+                done += 1
+        self.message_user(request, f"{verb} {done} person(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not allowed for: {', '.join(refused)}.", messages.ERROR)
+
+    @admin.action(
+        description="Offboard (deactivate and revoke face templates)", permissions=["offboard"]
+    )
+    def offboard(self, request, queryset) -> None:
+        self._change_standing(
+            request, queryset.filter(is_active=True), services.offboard_person, "Offboarded"
+        )
+
+    @admin.action(description="Reactivate", permissions=["offboard"])
     def reactivate(self, request, queryset) -> None:
-        count = 0
-        for person in queryset.filter(is_active=False):
-            services.reactivate_person(person=person, actor=request.user)
-            count += 1
-        self.message_user(request, f"Reactivated {count} person(s).", messages.SUCCESS)
+        self._change_standing(
+            request, queryset.filter(is_active=False), services.reactivate_person, "Reactivated"
+        )
 
 
 @admin.register(Department)

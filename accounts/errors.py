@@ -20,3 +20,9 @@ class DomainError(Exception):
         if status_code is not None:
             self.status_code = status_code
         super().__init__(self.message)
+
+
+class NotAllowedToOffboard(DomainError):
+    code = "not_allowed"
+    message = "You may not offboard or reactivate this person."
+    status_code = 403

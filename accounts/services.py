@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit
+from .errors import NotAllowedToOffboard
 from .models import STAFF_ROLES, Department, Device, Role, User
 from .roles import group_name
 from .signals import person_offboarded
@@ -86,9 +87,23 @@ def onboard_person(
     return person
 
 
+def may_offboard(*, actor: User | None, person: User) -> bool:
+    """Who may offboard or reactivate whom (docs/security.md, "Authorization"): the system
+    (no actor) and admins; nobody themselves; an admin or superuser only a superuser."""
+    if actor is None:
+        return True
+    if person.pk == actor.pk or not actor.is_active:
+        return False
+    if person.is_superuser or person.role == Role.ADMIN:
+        return actor.is_superuser
+    return actor.is_superuser or actor.role == Role.ADMIN
+
+
 @transaction.atomic
 def offboard_person(*, person: User, actor: User | None = None) -> User:
     """Deactivate a person at once; biometrics revokes their templates on the signal."""
+    if not may_offboard(actor=actor, person=person):
+        raise NotAllowedToOffboard()
     person.is_active = False
     person.offboarded_at = timezone.now()
     person.save(update_fields=["is_active", "offboarded_at"])
@@ -101,6 +116,8 @@ def offboard_person(*, person: User, actor: User | None = None) -> User:
 
 @transaction.atomic
 def reactivate_person(*, person: User, actor: User | None = None) -> User:
+    if not may_offboard(actor=actor, person=person):
+        raise NotAllowedToOffboard()
     person.is_active = True
     person.offboarded_at = None
     person.save(update_fields=["is_active", "offboarded_at"])
