@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "attendance",
     "access_control",
     "reports",
+    "faceauth",  # the wiring layer: the demo commands (faceauth/management)
 ]
 
 MIDDLEWARE = [

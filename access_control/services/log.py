@@ -173,6 +173,7 @@ def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
         last_event=event,
         event_count=count,
         message=f"{count} denials at {point} within {minutes} minutes",
+        created_at=event.created_at,
     )
     log.warning("access alert", extra={"alert": alert.pk, "kind": kind, "point": point.pk})
     return alert
@@ -202,6 +203,8 @@ def _raise(
         first_event=event,
         last_event=event,
         message=message[:300],
+        # Raised when the event happened (the same instant, unless the event is history).
+        created_at=event.created_at,
     )
     log.warning(
         "access alert", extra={"alert": alert.pk, "kind": kind, "point": event.access_point_id}

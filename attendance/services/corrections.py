@@ -14,6 +14,15 @@ from ..errors import AlreadyDecided, InvalidCorrection, InvalidDirection, NotAll
 from ..models import ClockEvent, Correction, CorrectionKind, CorrectionStatus, Direction, Method
 from .sessions import display_zone, rebuild_sessions
 
+PIN_REVIEW_REASON = "Clocked with employee number and PIN instead of the face."
+
+
+def open_pin_review(*, event: ClockEvent) -> Correction:
+    """A PIN event proves less than a face: a manager reviews it."""
+    return Correction.objects.create(
+        person=event.person, kind=CorrectionKind.REVIEW, event=event, reason=PIN_REVIEW_REASON
+    )
+
 
 @transaction.atomic
 def request_correction(
