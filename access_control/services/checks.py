@@ -3,7 +3,6 @@
 Faces are reached only through biometrics.services.
 """
 
-import hashlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +10,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts import idempotency
 from accounts.models import Device, User
 from biometrics import services as biometrics
 from biometrics.errors import BiometricError, InactivePerson, NoTemplates
@@ -80,12 +80,7 @@ class Capture:
 def request_fingerprint(
     image: bytes, pin: str = "", badge: str = "", *, frames=(), nonce: str = ""
 ) -> str:
-    digest = hashlib.sha256(image)
-    for frame in frames:
-        digest.update(hashlib.sha256(frame).digest())
-    digest.update(b"\0" + nonce.encode())
-    digest.update(b"\0" + pin.encode() + b"\0" + badge.encode())
-    return digest.hexdigest()
+    return idempotency.fingerprint(image, pin, badge, nonce, *frames, purpose="access.check")
 
 
 def check_access(

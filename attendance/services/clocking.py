@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from accounts import services as accounts
+from accounts.idempotency import fingerprint, replay
 from accounts.limits import AttemptLimit, Limited, Policy
 from accounts.models import Device, DeviceKind, User
 from biometrics import selectors as biometric_selectors
@@ -66,15 +66,6 @@ def parse_capture_id(raw: object) -> uuid.UUID:
         raise InvalidCaptureId() from exc
 
 
-def _payload_hash(*parts: object) -> str:
-    # Keyed: the hash of an employee number + a 4-digit PIN must not be brute-forceable.
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else str(part).encode())
-        digest.update(b"\x00")
-    return salted_hmac("attendance.capture", digest.hexdigest()).hexdigest()
-
-
 def clock(
     *,
     capture_id: object,
@@ -116,12 +107,14 @@ def clock(
 
     who = f"device:{device.pk}" if device else f"user:{actor.pk}"
     if use_pin:
-        payload = _payload_hash(who, "pin", employee_number or "", pin, direction or "")
+        payload = fingerprint(who, "pin", employee_number, pin, direction, purpose="clock")
     elif frames:
         # The whole burst and its nonce: the same capture id with other frames is a conflict.
-        payload = _payload_hash(who, "frames", nonce, len(frames), *frames, direction or "")
+        payload = fingerprint(
+            who, "frames", nonce, len(frames), *frames, direction, purpose="clock"
+        )
     else:
-        payload = _payload_hash(who, "image", image, direction or "")
+        payload = fingerprint(who, "image", image, direction, purpose="clock")
     return _retry_if_sqlite_locked(
         lambda: _identify_and_record(
             capture=capture,
@@ -213,10 +206,14 @@ def _retry_if_sqlite_locked(call, attempts: int = 30):
 
 def _replay(capture: uuid.UUID, payload: str) -> ClockResult | None:
     stored = Capture.objects.select_related("event", "event__person").filter(pk=capture).first()
+    stored = replay(
+        stored,
+        stored=stored.payload_hash if stored else "",
+        fingerprint=payload,
+        conflict=CaptureIdReused,
+    )
     if stored is None:
         return None
-    if stored.payload_hash != payload:
-        raise CaptureIdReused()
     return ClockResult(event=stored.event, created=stored.created, replayed=True)
 
 

@@ -1,0 +1,60 @@
+"""Idempotent requests: a retried request gets the first answer and never has a second effect.
+
+The contract, for every endpoint that takes a client key (attendance's capture id, a door's
+request id) or deduplicates on the payload (a door check within ACCESS_DEDUP_SECONDS):
+
+- ``fingerprint(*parts, purpose=...)`` is what the request carried, stored with its result. It
+  is keyed with SECRET_KEY, so a stored fingerprint of an employee number and a 4-digit PIN
+  cannot be brute-forced back into the PIN.
+- ``replay(earlier, stored=..., fingerprint=..., conflict=...)`` decides about a result found
+  under the same key: the same fingerprint gets that result again; another fingerprint is a
+  conflict (``conflict`` raised: the key was reused for a different request) or, without
+  ``conflict``, a new request (None). Where the key alone decides (a door's single-image retry
+  under its request id), the caller answers with the earlier result without calling it.
+
+Finding the earlier result stays with the app that owns it (a unique Capture row, or an access
+event within a window), because that is where its race is settled.
+"""
+
+import hashlib
+import hmac
+from typing import TypeVar
+
+from django.utils.crypto import salted_hmac
+
+from .errors import DomainError
+
+T = TypeVar("T")
+
+
+class RequestKeyReused(DomainError):
+    status_code = 409
+    code = "request_key_reused"
+    message = "This request key was already used for a different request."
+
+
+def fingerprint(*parts: bytes | str | int | None, purpose: str) -> str:
+    """64 hex digits. Parts are length-framed, so ("ab", "c") and ("a", "bc") differ."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else ("" if part is None else str(part)).encode()
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    key_salt = f"faceauth.request.{purpose}"
+    return salted_hmac(key_salt, digest.hexdigest(), algorithm="sha256").hexdigest()
+
+
+def replay(
+    earlier: T | None,
+    *,
+    stored: str,
+    fingerprint: str,
+    conflict: type[DomainError] | None = RequestKeyReused,
+) -> T | None:
+    if earlier is None:
+        return None
+    if hmac.compare_digest(stored, fingerprint):
+        return earlier
+    if conflict is not None:
+        raise conflict()
+    return None
