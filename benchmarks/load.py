@@ -293,6 +293,11 @@ def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
             last_change = time.monotonic()
         time.sleep(1)
     failed = EnrolmentJob.objects.filter(pk__in=jobs, status=EnrolmentJob.Status.FAILED).count()
+    # Held: the duplicate-identity check found the faces on another person; nothing is attached
+    # until an admin decides, so the job is finished for this run (and its person not enrolled).
+    held = EnrolmentJob.objects.filter(pk__in=jobs, status=EnrolmentJob.Status.HELD).count()
+    if held:
+        log(f"{held} enrolment jobs held for review (duplicate identity): those people fail 1:N")
     pending = EnrolmentJob.objects.filter(
         pk__in=jobs, status__in=[EnrolmentJob.Status.PENDING, EnrolmentJob.Status.RUNNING]
     ).count()
@@ -302,6 +307,7 @@ def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
         "people": len(owners),
         "enrolled_now": len(jobs),
         "failed_jobs": failed,
+        "held_jobs": held,
         "seconds": round(time.monotonic() - started, 1) if jobs else 0.0,
         "owners": owners,
     }
@@ -731,7 +737,13 @@ def worker_kill_during_enrolment(stack: Stack, person_files: list[Path]) -> dict
     deadline = time.monotonic() + stack.visibility_timeout + 90
     while time.monotonic() < deadline:
         job.refresh_from_db()
-        if job.status in (EnrolmentJob.Status.DONE, EnrolmentJob.Status.FAILED):
+        # Held (duplicate identity, biometrics/enrolment_checks.py) is final until an admin
+        # decides: waiting longer would only run into the deadline.
+        if job.status in (
+            EnrolmentJob.Status.DONE,
+            EnrolmentJob.Status.FAILED,
+            EnrolmentJob.Status.HELD,
+        ):
             break
         time.sleep(0.5)
     log(f"fault: enrolment job {job.status} {time.monotonic() - killed_at:.1f} s after the kill")
