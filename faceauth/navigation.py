@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from access_control.models import AccessPoint
 from accounts.models import Role
 from accounts.permissions import role_of
 
@@ -20,6 +21,7 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("Attendance report", "reports:attendance", (Role.MANAGER, Role.ADMIN)),
     ("Access report", "reports:access", (Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("Security", "reports:security", (Role.ADMIN,)),
+    ("People", "people:list", (Role.ADMIN, Role.MANAGER)),
     ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 
@@ -37,6 +39,19 @@ def menu_for(user) -> list[dict]:
         except NoReverseMatch:
             continue
     return items
+
+
+def terminal_links(user) -> list[dict]:
+    """For admins on the home page: open this browser as the kiosk or as a door, through the
+    pairing page (it asks for the device's token, then goes on to the screen)."""
+    if role_of(user) != Role.ADMIN:
+        return []
+    pair = reverse("pair-device")
+    links = [{"label": "Kiosk", "url": f"{pair}?next={reverse('attendance:kiosk')}"}]
+    for point in AccessPoint.objects.filter(is_active=True, device__isnull=False).order_by("name"):
+        door = reverse("access:door", args=[point.pk])
+        links.append({"label": f"Door: {point.name}", "url": f"{pair}?next={door}"})
+    return links
 
 
 def navigation(request) -> dict:
