@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AccessControlConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "access_control"
+
+    def ready(self) -> None:
+        from biometrics import services as biometrics
+
+        from .services.checks import liveness_actions
+
+        # Only access control knows a door's security level; biometrics asks it for every
+        # challenge and check of a device (a challenge is never weaker than its door).
+        biometrics.register_liveness_policy(liveness_actions)

@@ -1,8 +1,10 @@
 """Token authentication for kiosks and door terminals."""
 
+import hashlib
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 
 from .models import Device
@@ -60,17 +62,38 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
 
 
 DEVICE_SESSION_KEY = "faceauth_device_id"
+# The token the browser was paired with (a digest of its stored hash): a rotated token unpairs
+# every browser paired with the old one, as it refuses the old token itself (finding 7).
+DEVICE_TOKEN_SESSION_KEY = "faceauth_device_token"
+
+
+def _token_binding(device: Device) -> str:
+    return hashlib.sha256(f"faceauth-pairing:{device.token_hash}".encode()).hexdigest()
+
+
+def pair_session(session, device: Device) -> None:
+    """Pair this browser session as ``device``, bound to the device's current token."""
+    session[DEVICE_SESSION_KEY] = device.pk
+    session[DEVICE_TOKEN_SESSION_KEY] = _token_binding(device)
+
+
+def unpair_session(session) -> None:
+    session.pop(DEVICE_SESSION_KEY, None)
+    session.pop(DEVICE_TOKEN_SESSION_KEY, None)
 
 
 def device_from_session(request) -> Device | None:
-    """The kiosk or door this browser was paired as (see accounts.views.pair_device)."""
+    """The kiosk or door this browser was paired as (see accounts.views.pair_device), while
+    that device is active and still has the token it was paired with."""
     session = getattr(request, "session", None)
     device_id = session.get(DEVICE_SESSION_KEY) if session is not None else None
     if device_id is None:
         return None
     device = Device.objects.filter(pk=device_id, is_active=True).first()
-    if device is None:
-        session.pop(DEVICE_SESSION_KEY, None)
+    bound = session.get(DEVICE_TOKEN_SESSION_KEY) or ""
+    if device is None or not constant_time_compare(bound, _token_binding(device)):
+        unpair_session(session)
+        return None
     return device
 
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .authentication import DEVICE_SESSION_KEY
+from .authentication import pair_session, unpair_session
 from .models import Device
 
 
@@ -32,14 +32,14 @@ def pair_device(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         device = form.cleaned_data["token"]
         request.session.cycle_key()
-        request.session[DEVICE_SESSION_KEY] = device.pk
+        pair_session(request.session, device)
         return redirect(next_url)
     return render(request, "accounts/pair_device.html", {"form": form, "next": next_url})
 
 
 def unpair_device(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        request.session.pop(DEVICE_SESSION_KEY, None)
+        unpair_session(request.session)
     return redirect("home")
 
 

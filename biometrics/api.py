@@ -1,5 +1,6 @@
 """Biometrics API: enrol, verify, identify, analyse a frame, revoke. Views stay thin."""
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -8,12 +9,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.errors import DomainError
+from accounts.limits import AttemptLimit, Policy
 from accounts.models import Device, Role
 from accounts.permissions import ALL_PEOPLE, DOOR, KIOSK, role_of
-from accounts.throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
+from accounts.throttles import (
+    FACE_THROTTLES,
+    FaceDeviceThrottle,
+    FaceGuidanceThrottle,
+    FaceIPThrottle,
+    rate_policy,
+)
 
 from . import privacy, selectors, services
-from .errors import MissingImage
+from .errors import InactivePerson, MissingImage, NoTemplates, UnknownPerson
 from .models import EnrolmentJob, PolicyDocument
 
 DEVICES = (KIOSK, DOOR)
@@ -119,9 +127,14 @@ class VerifyRequest(ImageRequest):
 
 class MatchSerializer(serializers.Serializer):
     match = serializers.BooleanField()
-    score = serializers.FloatField()
-    threshold = serializers.FloatField()
-    model = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField(allow_null=True)
+    model = serializers.CharField(allow_null=True)
+
+
+# What a kiosk learns from a claim that did not verify, whatever the reason: no match, or a
+# person unknown, inactive or not enrolled (all alike, security finding 6).
+NOT_VERIFIED = {"match": False, "score": None, "threshold": None, "model": None}
 
 
 class IdentifySerializer(MatchSerializer):
@@ -129,27 +142,45 @@ class IdentifySerializer(MatchSerializer):
 
 
 class VerifyView(APIView):
-    """1:1 against the person's own templates. People may verify only themselves."""
+    """1:1 against a person's templates. People verify only themselves (admins anybody); a
+    kiosk verifies a claim (an employee at a shared screen) and learns only whether it matched:
+    an unknown, inactive or not enrolled person answers as a non-match, after the same capture
+    checks. Doors decide through /api/access/check/ (rules, access log), never here."""
 
-    allowed_roles = ALL_PEOPLE + DEVICES
+    allowed_roles = ALL_PEOPLE + (KIOSK,)
     throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(request={"multipart/form-data": VerifyRequest}, responses=MatchSerializer)
     def post(self, request):
+        capture = _capture(request)
+        where = str(request.user)
+        if capture["device"] is not None:
+            return Response(self._device_claim(request, capture, where))
         person = _person_param(request, default_self=True)
-        role = role_of(request.user)
-        if role not in DEVICES and role != Role.ADMIN and person.pk != request.user.pk:
+        if role_of(request.user) != Role.ADMIN and person.pk != request.user.pk:
             raise ForbiddenForPerson()
-        result = services.verify_person(person=person, where=str(request.user), **_capture(request))
-        return Response(
-            {
-                "match": result.match,
-                "score": result.score,
-                "threshold": result.threshold,
-                "model": result.model,
-            }
-        )
+        result = services.verify_person(person=person, where=where, **capture)
+        return Response(_match(result))
+
+    @staticmethod
+    def _device_claim(request, capture: dict, where: str) -> dict:
+        try:
+            person = services.resolve_person(request.data.get("person"))
+            result = services.verify_person(person=person, where=where, **capture)
+        except (UnknownPerson, InactivePerson, NoTemplates):
+            services.check_capture(where=where, **capture)  # the same work, the same answer
+            return NOT_VERIFIED
+        return _match(result) if result.match else NOT_VERIFIED
+
+
+def _match(result) -> dict:
+    return {
+        "match": result.match,
+        "score": result.score,
+        "threshold": result.threshold,
+        "model": result.model,
+    }
 
 
 class IdentifyView(APIView):
@@ -163,6 +194,9 @@ class IdentifyView(APIView):
     def post(self, request):
         result = services.identify_face(where=str(request.user), **_capture(request))
         person = result.person
+        # Scores are for the admin tuning the system; a device learns who, never how close a
+        # stranger came to somebody's templates (security finding 16).
+        scored = not isinstance(request.auth, Device)
         return Response(
             {
                 "match": result.match,
@@ -171,9 +205,9 @@ class IdentifyView(APIView):
                     if person
                     else None
                 ),
-                "score": result.score,
-                "threshold": result.threshold,
-                "model": result.model,
+                "score": result.score if scored else None,
+                "threshold": result.threshold if scored else None,
+                "model": result.model if scored else None,
             }
         )
 
@@ -213,18 +247,35 @@ class ChallengeRequest(serializers.Serializer):
     )
 
 
+class ChallengeThrottle(FaceDeviceThrottle):
+    """Challenges per device (or person): FACEAUTH_THROTTLE_RATES["face_challenge"], else the
+    device rate."""
+
+    scope = "face_challenge"
+
+    def __init__(self):
+        super().__init__()
+        self.limit = AttemptLimit(f"throttle-{self.scope}", _challenge_rate)
+
+
+def _challenge_rate() -> Policy:
+    rates = settings.FACEAUTH_THROTTLE_RATES
+    return rate_policy(rates.get(ChallengeThrottle.scope) or rates[FaceDeviceThrottle.scope])
+
+
 class ChallengeView(APIView):
-    """A liveness challenge with its single-use nonce, bound to the calling device (or you)."""
+    """A liveness challenge with its single-use nonce, bound to the calling device (or you).
+    The device's requirement decides the actions (two at a high-security door), whichever
+    endpoint is asked; a new challenge replaces the open one and keeps its actions."""
 
     allowed_roles = ALL_PEOPLE + DEVICES
-    throttle_classes = FACE_THROTTLES
+    throttle_classes = (ChallengeThrottle, *FACE_THROTTLES)
 
     @extend_schema(request=ChallengeRequest, responses=dict)
     def post(self, request):
         device = request.auth if isinstance(request.auth, Device) else None
         person = None if device else request.user
-        high = bool(device and getattr(device, "high_security", False))
-        challenge = services.issue_challenge(device=device, person=person, count=2 if high else 1)
+        challenge = services.issue_challenge(device=device, person=person)
         return Response(
             {
                 "nonce": challenge.nonce,

@@ -3,17 +3,30 @@
 A page asks for a challenge (blink, turn left or right; two at a high-security door), gets a
 single-use nonce bound to its device (or person) that expires within seconds, and sends a
 short burst of frames with it. Only then is the face matched.
+
+How many actions a device must answer is the server's knowledge of that device (the policies
+registered with ``register_action_policy``; access control registers the doors' security
+levels), never the caller's: both the challenge and the check use ``required_actions``. Each
+device (or person) holds one outstanding challenge, and its actions stay the same until a
+burst is sent for it: drawing again only gives a new nonce for the same actions.
+
+A burst that passed is remembered for a day as a perceptual signature
+(``engine.replay``) per device and per identified person: the same capture sent again,
+re-encoded, resized or brightened, is refused as a ``replay``.
 """
 
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
@@ -21,6 +34,7 @@ from accounts.models import Device, User
 
 from . import engine, metrics
 from .engine import liveness as engine_liveness
+from .engine import replay as engine_replay
 from .errors import BiometricError, from_engine
 from .models import LivenessChallenge
 
@@ -28,6 +42,10 @@ log = logging.getLogger("faceauth.decisions")
 
 MAX_BURST_FRAMES = 60  # 4 s at 15 fps: more is not a capture, it is a load test
 REPLAY_MEMORY = timedelta(days=1)
+# Near-duplicate memory: the last bursts that passed, per device and per person. A kiosk sees a
+# few hundred bursts a day; 50 covers the last hour or two of a busy one (~4 KB each).
+RECENT_BURSTS = 50
+PENDING_SIGNATURE = timedelta(minutes=2)  # from the liveness check to the identification
 
 
 class LivenessError(BiometricError):
@@ -46,6 +64,14 @@ REFUSALS = {
     "nonce_expired": (status.HTTP_400_BAD_REQUEST, "The challenge expired. Please try again."),
     "nonce_wrong_device": (status.HTTP_403_FORBIDDEN, "This challenge belongs to another device."),
     "nonce_reused": (status.HTTP_409_CONFLICT, "This challenge was already used."),
+    "nonce_superseded": (
+        status.HTTP_409_CONFLICT,
+        "A newer challenge replaced this one. Please try again.",
+    ),
+    "challenge_too_weak": (
+        status.HTTP_403_FORBIDDEN,
+        "This challenge asks for fewer actions than this device requires.",
+    ),
     "replay": (status.HTTP_409_CONFLICT, "These frames were already sent once."),
     "too_many_frames": (status.HTTP_400_BAD_REQUEST, "Too many frames in one capture."),
     "liveness_required": (
@@ -55,7 +81,9 @@ REFUSALS = {
 }
 
 # Reasons that mean an attack rather than a clumsy user: doors raise an alert for these.
-ATTACK_REASONS = frozenset({"nonce_reused", "replay", "spoof_suspected", "nonce_wrong_device"})
+ATTACK_REASONS = frozenset(
+    {"nonce_reused", "replay", "spoof_suspected", "nonce_wrong_device", "challenge_too_weak"}
+)
 
 
 def refuse(code: str) -> BiometricError:
@@ -71,6 +99,7 @@ class LiveCapture:
 
     frame: np.ndarray
     summary: dict
+    signature: np.ndarray | None = field(default=None, repr=False)
 
 
 def liveness_required(device: Device | None) -> bool:
@@ -84,10 +113,54 @@ def liveness_off_summary(device: Device | None) -> dict:
     return {"checked": False, "reason": why, "device": device.pk if device else None}
 
 
-def issue_challenge(
-    *, device: Device | None = None, person: User | None = None, count: int = 1
-) -> LivenessChallenge:
+# ---------------------------------------------------------------- challenges
+
+ActionPolicy = Callable[[Device], int]
+_action_policies: list[ActionPolicy] = []
+
+
+def register_action_policy(policy: ActionPolicy) -> None:
+    """A higher app tells how many actions a device must answer (access control: two at a
+    high-security door). Registered once, at app start."""
+    if policy not in _action_policies:
+        _action_policies.append(policy)
+
+
+def required_actions(device: Device | None) -> int:
+    """The number of actions a challenge for this device must ask (1 without a policy)."""
+    if device is None:
+        return 1
+    return max([1, *(policy(device) for policy in _action_policies)])
+
+
+def issue_challenge(*, device: Device | None = None, person: User | None = None):
+    """A fresh nonce for ``device`` (or, without one, ``person``) that replaces any earlier
+    unused one. The actions are drawn at random only once the previous challenge was used (or
+    there was none): drawing again cannot pick a weaker or easier action."""
+    owner = {"device": device} if device is not None else {"person": person}
+    count = required_actions(device)
     forced = settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE
+    with transaction.atomic():
+        # One issuer at a time per owner: concurrent draws cannot both find "no open challenge".
+        model = Device if device is not None else User
+        model.objects.select_for_update().filter(pk=(device or person).pk).exists()
+        now = timezone.now()
+        open_ = LivenessChallenge.objects.filter(**owner, used_at__isnull=True)
+        previous = open_.order_by("-pk").first()
+        open_.update(used_at=now, outcome="superseded")
+        if previous is not None and len(previous.challenges) == count and not forced:
+            picked = list(previous.challenges)
+        else:
+            picked = _draw(count, forced)
+        return LivenessChallenge.objects.create(
+            nonce=secrets.token_urlsafe(24),
+            **owner,
+            challenges=picked,
+            expires_at=now + timedelta(seconds=settings.FACEAUTH_CHALLENGE_TTL_SECONDS),
+        )
+
+
+def _draw(count: int, forced: str) -> list[str]:
     choices = [forced] if forced else list(engine_liveness.CHALLENGES)
     rng = secrets.SystemRandom()
     picked: list[str] = []
@@ -95,13 +168,7 @@ def issue_challenge(
         # Two challenges are two different actions where possible.
         options = [c for c in choices if c not in picked] or choices
         picked.append(rng.choice(options))
-    return LivenessChallenge.objects.create(
-        nonce=secrets.token_urlsafe(24),
-        device=device,
-        person=person if device is None else None,
-        challenges=picked,
-        expires_at=timezone.now() + timedelta(seconds=settings.FACEAUTH_CHALLENGE_TTL_SECONDS),
-    )
+    return picked
 
 
 def _consume(nonce: str, *, device: Device | None, person: User | None) -> LivenessChallenge:
@@ -123,7 +190,11 @@ def _consume(nonce: str, *, device: Device | None, person: User | None) -> Liven
         used_at=now
     )
     if not claimed:
-        raise refuse("nonce_reused")
+        raise refuse("nonce_superseded" if challenge.outcome == "superseded" else "nonce_reused")
+    if len(challenge.challenges) < required_actions(device):
+        # Issued before the device's requirement rose, or forged: never a downgrade.
+        LivenessChallenge.objects.filter(pk=challenge.pk).update(outcome="challenge_too_weak")
+        raise refuse("challenge_too_weak")
     if challenge.expires_at < now:
         LivenessChallenge.objects.filter(pk=challenge.pk).update(outcome="nonce_expired")
         raise refuse("nonce_expired")
@@ -159,6 +230,22 @@ def check_burst(
         backend=settings.FACEAUTH_LIVENESS_BACKEND,
         timestamps=[i / fps for i in range(len(rgb))],
     )
+    try:
+        # Before the verdict: a copy of a capture is a replay, whatever else it fails.
+        _refuse_near_duplicate(
+            result.signature,
+            device=device,
+            person_id=person.pk if person else None,
+            remember=result.passed,
+        )
+    except NonceError:
+        LivenessChallenge.objects.filter(pk=challenge.pk).update(outcome="replay")
+        raise
+    if result.passed:
+        if person is None:  # identification: the person's memory is checked once known
+            cache.set(
+                _pending_key(challenge.nonce), _pack(result.signature), _seconds(PENDING_SIGNATURE)
+            )
     LivenessChallenge.objects.filter(pk=challenge.pk).update(outcome=result.reason)
     summary = {
         "checked": True,
@@ -182,7 +269,81 @@ def check_burst(
         error.reason = result.reason
         error.liveness = summary
         raise error
-    return LiveCapture(frame=_matching_frame(rgb), summary=summary)
+    return LiveCapture(frame=_matching_frame(rgb), summary=summary, signature=result.signature)
+
+
+# ---------------------------------------------------------------- near-duplicate bursts
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def _pack(signature: np.ndarray) -> bytes:
+    return signature.astype(np.float16).tobytes()
+
+
+def _unpack(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(-1, engine_replay.DIMS)
+
+
+def _pending_key(nonce: str) -> str:
+    return f"liveness:pending:{hashlib.sha256(nonce.encode()).hexdigest()}"
+
+
+def _memory_keys(*, device: Device | None, person_id: int | None) -> list[str]:
+    keys = [f"liveness:recent:device:{device.pk}"] if device is not None else []
+    return keys + ([f"liveness:recent:person:{person_id}"] if person_id is not None else [])
+
+
+def _refuse_near_duplicate(
+    signature: np.ndarray | None,
+    *,
+    device: Device | None,
+    person_id: int | None,
+    remember: bool = True,
+) -> None:
+    """Refuse a burst that repeats one that passed recently at this device or for this
+    person, then remember it (if it passed: only those are worth replaying). Check and store
+    run under a short lock per memory, so two copies sent at once cannot both pass."""
+    if signature is None or not len(signature):
+        return
+    keys = _memory_keys(device=device, person_id=person_id)
+    locks = [f"{key}:lock" for key in keys]
+    deadline = time.monotonic() + 5
+    taken: list[str] = []
+    try:
+        for lock in locks:
+            while not cache.add(lock, 1, timeout=5):
+                if time.monotonic() > deadline:
+                    break  # a crashed holder: its lock expires anyway
+                time.sleep(0.02)
+            else:
+                taken.append(lock)
+        memories = cache.get_many(keys)
+        for key in keys:
+            for packed in memories.get(key, []):
+                if engine_replay.is_near_duplicate(signature, _unpack(packed)):
+                    raise refuse("replay")
+        if not remember:
+            return
+        packed = _pack(signature)
+        cache.set_many(
+            {key: [*memories.get(key, [])[-(RECENT_BURSTS - 1) :], packed] for key in keys},
+            _seconds(REPLAY_MEMORY),
+        )
+    finally:
+        cache.delete_many(taken)
+
+
+def remember_identified(*, nonce: str, person_id: int) -> None:
+    """After a burst identified a person: refuse it if it repeats one of that person's recent
+    bursts (sent at another device), else remember it for them."""
+    packed = cache.get(_pending_key(nonce)) if nonce else None
+    if packed is None:
+        return
+    cache.delete(_pending_key(nonce))
+    _refuse_near_duplicate(_unpack(packed), device=None, person_id=person_id)
 
 
 def _matching_frame(frames: list[np.ndarray]) -> np.ndarray:
@@ -192,3 +353,9 @@ def _matching_frame(frames: list[np.ndarray]) -> np.ndarray:
         if engine.detect_faces(frames[i]):
             return frames[i]
     return frames[len(frames) // 2]
+
+
+def forget_recent_bursts(*, device: Device | None = None, person: User | None = None) -> None:
+    """Drop the near-duplicate memory of a device and/or person (a kiosk that was moved or a
+    camera replaced; browser tests whose fake camera loops one clip between separate visits)."""
+    cache.delete_many(_memory_keys(device=device, person_id=person.pk if person else None))

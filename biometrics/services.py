@@ -422,6 +422,33 @@ def _failed_probe(attempt, exc: BiometricError, *, device, person, where: str) -
         spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
 
 
+def _device_attempt(device):
+    try:
+        return lockouts.begin(device=device)
+    except lockouts.LockedOut:
+        return None  # already backing off
+
+
+def check_capture(
+    *,
+    image: bytes | None = None,
+    frames: list[bytes] | None = None,
+    nonce: str = "",
+    device=None,
+    where: str = "",
+) -> None:
+    """A capture's checks (nonce, liveness, a usable face) without matching it: a claim that
+    cannot be verified costs and answers like one that can. A spoof counts against the device."""
+    try:
+        _probe_for(
+            purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=None
+        )
+    except BiometricError as exc:
+        if device is not None and exc.code == "spoof_suspected":
+            _failed_probe(_device_attempt(device), exc, device=device, person=None, where=where)
+        raise
+
+
 def verify_person(
     *,
     person: User,
@@ -444,6 +471,11 @@ def verify_person(
             purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=person
         )
     except BiometricError as exc:
+        if device is not None and exc.code == "spoof_suspected":
+            # A spoof proves nothing about the claimed person: the device that sent it pays,
+            # or anyone could lock a victim out with photos (security finding 6).
+            attempt.refund()
+            attempt = _device_attempt(device)
         _failed_probe(attempt, exc, device=device, person=person, where=where)
         _audit_attempt("verify", None, device=device, claimed=person, error=exc)
         raise
@@ -487,6 +519,8 @@ def identify_face(
             purpose="identify", image=image, frames=frames, nonce=nonce, device=device, person=None
         )
         decision = gallery_cache.get().search(probe)
+        if frames and decision.match:
+            liveness.remember_identified(nonce=nonce, person_id=decision.owner)
     except BiometricError as exc:
         _failed_probe(attempt, exc, device=device, person=None, where=where)
         _audit_attempt("identify", None, device=device, claimed=None, error=exc)
@@ -538,9 +572,10 @@ CAPTURE_SETTINGS = {
 }
 
 
-def issue_challenge(*, device=None, person: User | None = None, count: int = 1):
-    """A liveness challenge and its single-use nonce for the next capture."""
-    return liveness.issue_challenge(device=device, person=person, count=count)
+def issue_challenge(*, device=None, person: User | None = None):
+    """A liveness challenge and its single-use nonce for the next capture; how many actions
+    it asks is the device's requirement (``liveness.required_actions``)."""
+    return liveness.issue_challenge(device=device, person=person)
 
 
 def resolve_person(person_id) -> User:
@@ -553,5 +588,6 @@ def resolve_person(person_id) -> User:
 # What other apps use of the liveness check and the consent records, and the signal they connect
 # to (they import no other biometrics module).
 refuse_liveness = liveness.refuse
+register_liveness_policy = liveness.register_action_policy
 give_consent = privacy.give_consent
 face_data_erased = privacy.face_data_erased

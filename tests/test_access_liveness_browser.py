@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from access_control.models import AccessEvent, AccessPoint, AccessRule, Alert, Area
+from biometrics.liveness import forget_recent_bursts
 from biometrics.models import LivenessChallenge
 
 from .biometrics_helpers import burst, enrol_now
@@ -97,6 +98,9 @@ def test_a_live_person_blinks_and_is_granted_and_the_challenge_time_is_measured(
     for n in range(1, runs + 1):
         # The page checks again by itself once the last answer has been shown (8 s later).
         page.wait_for_selector(f'#verdict[data-checks="{n}"]', timeout=60_000)
+        # The fake camera loops one 6 s clip: the next check shows the same pictures again (a
+        # near-duplicate replay). Each check stands for a separate visit: forget this one.
+        forget_recent_bursts(device=entrance.device, person=person)
         times.append(int(page.get_attribute("#verdict", "data-check-ms")))
         answers.append(page.inner_text("#verdict-word"))
         if n == 1:

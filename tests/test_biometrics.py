@@ -226,12 +226,13 @@ def test_verify_of_unknown_person_and_person_without_templates(client, make_pers
     unknown = client.post(
         "/api/biometrics/verify/", {"person": 999999, "image": upload("x.jpg", image)}, **auth
     )
-    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_person"
+    # A kiosk cannot tell an unknown person from one without templates (security finding 6).
+    assert unknown.status_code == 200 and unknown.json()["match"] is False
     fresh = make_person("employee")
     none = client.post(
         "/api/biometrics/verify/", {"person": fresh.pk, "image": upload("x.jpg", image)}, **auth
     )
-    assert none.status_code == 422 and none.json()["code"] == "no_templates"
+    assert (none.status_code, none.json()) == (unknown.status_code, unknown.json())
     missing = client.post("/api/biometrics/verify/", {"person": fresh.pk}, **auth)
     assert missing.status_code == 400 and missing.json()["code"] == "missing_image"
 

@@ -129,11 +129,14 @@ def test_liveness_can_be_turned_off_per_device_and_the_result_says_so(kiosk_clie
     }
 
 
-def test_two_challenges_at_a_high_security_device(kiosk, settings):
+def test_two_challenges_at_a_high_security_device(door_device, settings):
+    from access_control.models import AccessPoint, Area, SecurityLevel
     from biometrics import services
 
     settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = ""
-    challenge = services.issue_challenge(device=kiosk, count=2)
+    lab = Area.objects.create(name="Lab", security_level=SecurityLevel.HIGH)
+    AccessPoint.objects.create(name="Lab door", area=lab, device=door_device)
+    challenge = services.issue_challenge(device=door_device)
     assert len(challenge.challenges) == 2 and len(set(challenge.challenges)) == 2
     assert set(challenge.challenges) <= {"blink", "turn_left", "turn_right"}
 

@@ -117,7 +117,7 @@ def check_access(
 
     first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
     if first is not None:
-        return CheckResult(first, replayed=True)
+        return _answer_again(point, first, fingerprint, request_id)
     lock = f"access:check:{point.pk}:{request_id or fingerprint}"
     if not cache.add(lock, 1, timeout=conf.get("ACCESS_DEDUP_SECONDS")):
         # The same request is being decided right now (a quick retry): wait for its event.
@@ -126,7 +126,7 @@ def check_access(
             time.sleep(0.1)
             first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
             if first is not None:
-                return CheckResult(first, replayed=True)
+                return _answer_again(point, first, fingerprint, request_id)
     try:
         outcome = _decide(point, capture=capture, pin=pin, badge=badge)
         decision = outcome.decision
@@ -150,12 +150,56 @@ def check_access(
     return CheckResult(event)
 
 
+def _answer_again(
+    point: AccessPoint, earlier: AccessEvent, fingerprint: str, request_id: str
+) -> CheckResult:
+    """A retry gets the earlier answer, but a grant only while it still holds: once the door,
+    the person, their pass or the rule's window closed, the retry is a new denial (the face is
+    not checked again) instead of a stale "granted" (security finding 15)."""
+    if not earlier.granted:
+        return CheckResult(earlier, replayed=True)
+    person = earlier.person
+    if not point.is_active:
+        decision = AccessDecision(False, Reason.DOOR_INACTIVE)
+    elif person is None:
+        decision = AccessDecision(False, Reason.NOT_RECOGNISED)
+    else:
+        person.refresh_from_db()
+        decision = evaluate(person, point.area, timezone.now())
+    if decision.granted:
+        return CheckResult(earlier, replayed=True)
+    event = record_event(
+        access_point=point,
+        person=person,
+        granted=False,
+        reason=decision.reason,
+        rule=decision.rule,
+        visitor_pass=decision.visitor_pass,
+        score=earlier.score,
+        threshold=earlier.threshold,
+        model_version=earlier.model_version,
+        detail="a retry after the grant stopped holding",
+        liveness=earlier.liveness,
+        request_hash=fingerprint,
+        client_request_id=request_id,
+    )
+    return CheckResult(event)
+
+
 def issue_door_challenge(*, device: Device):
-    """A liveness challenge bound to this door's device: two actions at a door whose effective
-    security level (door or area, the stricter) is high, one elsewhere."""
-    point = access_point_for(device)
-    count = 2 if point.effective_security_level >= SecurityLevel.HIGH else 1
-    return biometrics.issue_challenge(device=device, count=count)
+    """A liveness challenge bound to this door's device (its actions: ``liveness_actions``)."""
+    access_point_for(device)
+    return biometrics.issue_challenge(device=device)
+
+
+def liveness_actions(device: Device) -> int:
+    """Actions a capture from this device must answer: two at a door whose effective security
+    level (door or area, the stricter) is high, one elsewhere. Registered with biometrics
+    (apps.py), which applies it to every challenge and every check of the device, whichever
+    endpoint issued the challenge."""
+    point = AccessPoint.objects.select_related("area").filter(device=device).first()
+    high = point is not None and point.effective_security_level >= SecurityLevel.HIGH
+    return 2 if high else 1
 
 
 def capture_settings() -> dict:
@@ -179,7 +223,8 @@ def _earlier_event(
             # A network retry of a burst re-sends the same bytes: another burst under a known
             # request id must not borrow that attempt's answer.
             earlier = earlier.filter(request_hash=fingerprint)
-        return earlier.order_by("pk").first()
+        # The latest answer: a grant that stopped holding was followed by its denial.
+        return earlier.order_by("-pk").first()
     if burst:
         return None  # single-use nonces decide: a re-sent burst is a replay
     return (
@@ -188,7 +233,7 @@ def _earlier_event(
             request_hash=fingerprint,
             created_at__gte=now - timedelta(seconds=conf.get("ACCESS_DEDUP_SECONDS")),
         )
-        .order_by("pk")
+        .order_by("-pk")
         .first()
     )
 

@@ -30,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import weights
+from . import replay, weights
 from .detection import FaceBox, detect_faces, landmarks5, landmarks68, shape_points
 from .weights import SHAPE_5, SHAPE_68
 
@@ -87,6 +87,10 @@ class LivenessResult:
     details: dict[str, Any] = field(default_factory=dict)
     backend: str = DEFAULT_BACKEND
     ms: float = 0.0
+    # One perceptual hash per frame with a face (engine.replay), once faces were found (also
+    # on a failure: a replay is a replay first), for the caller's near-duplicate memory. Not
+    # part of as_dict (not a log or API value).
+    signature: np.ndarray | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -419,9 +423,11 @@ def check_liveness(
             raise ValueError("timestamps must be finite and non-decreasing")
     details: dict[str, Any] = {"challenges": list(challenges), "frames": len(frames)}
 
+    signature: np.ndarray | None = None
+
     def result(reason: str) -> LivenessResult:
         ms = round((time.perf_counter() - t0) * 1000, 1)
-        return LivenessResult(reason == "ok", reason, details, backend, ms)
+        return LivenessResult(reason == "ok", reason, details, backend, ms, signature)
 
     span = times[-1] - times[0] if times else 0.0
     details["span_s"] = round(span, 3)
@@ -441,6 +447,7 @@ def check_liveness(
         return result("no_face")
 
     with_face = [f for f in analysed if f.box is not None]
+    signature = burst_signature(with_face)
     face_times = [times[i] for i, f in enumerate(analysed) if f.box is not None]
     static = _static_metrics(with_face)
     details["static"] = static
@@ -469,6 +476,13 @@ def check_liveness(
     if not all(r["done"] for r in responses.values()):
         return result("no_challenge_response")
     return result("ok")
+
+
+def burst_signature(frames: list[_Frame]) -> np.ndarray:
+    """The burst's perceptual signature from the landmarks already found (a few ms)."""
+    return replay.signature(
+        [replay.frame_hash(cv2.cvtColor(f.rgb, cv2.COLOR_RGB2GRAY), f.points5) for f in frames]
+    )
 
 
 def _bounded(rgb: np.ndarray) -> np.ndarray:
