@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Device, Role
 from accounts.permissions import DOOR
+from accounts.query_params import query_int
 from accounts.throttles import FACE_THROTTLES
 from biometrics.errors import MissingImage
 
@@ -22,11 +23,15 @@ LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
 FEED_LIMIT = 100
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+def _filters(q) -> dict:
+    """The access log's filters; a bad integer is a 400 (accounts.query_params)."""
+    return {
+        "since": query_int(q, "since", minimum=0),
+        "area": query_int(q, "area"),
+        "point": query_int(q, "point"),
+        "decision": q.get("decision", ""),
+        "person": q.get("person", "").strip(),
+    }
 
 
 def _local(moment) -> str:
@@ -201,14 +206,9 @@ class EventListView(APIView):
     def get(self, request):
         q = request.query_params
         events = selectors.filter_events(
-            selectors.events_visible_to(user=request.user),
-            since=_int(q.get("since")),
-            area=_int(q.get("area")),
-            point=_int(q.get("point")),
-            decision=q.get("decision", ""),
-            person=q.get("person", "").strip(),
+            selectors.events_visible_to(user=request.user), **_filters(q)
         )
-        limit = min(_int(q.get("limit")) or FEED_LIMIT, 500)
+        limit = min(query_int(q, "limit", default=FEED_LIMIT), 500)
         return Response({"results": [event_json(e) for e in events.order_by("-pk")[:limit]]})
 
 
@@ -219,18 +219,11 @@ class ConsoleFeedView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request):
-        q = request.query_params
-        since = _int(q.get("since"))
+        filters = _filters(request.query_params)
+        since = filters["since"]
         # Read the high-water mark first: an event committed meanwhile is picked up next poll.
         last_id = AccessEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        events = selectors.filter_events(
-            selectors.events_visible_to(user=request.user),
-            since=since,
-            area=_int(q.get("area")),
-            point=_int(q.get("point")),
-            decision=q.get("decision", ""),
-            person=q.get("person", "").strip(),
-        )
+        events = selectors.filter_events(selectors.events_visible_to(user=request.user), **filters)
         events = events.filter(pk__lte=last_id)
         if since:
             new = list(events.order_by("pk")[:FEED_LIMIT])

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.errors import DomainError
 from accounts.models import Device
 from accounts.permissions import ALL_PEOPLE, KIOSK
+from accounts.query_params import query_int
 from accounts.throttles import FACE_THROTTLES
 
 from . import selectors, services
@@ -176,8 +177,9 @@ class _ScopedList(generics.ListAPIView):
 
     def filter_dates(self, queryset):
         params = self.request.query_params
-        if params.get("person", "").isdigit():
-            queryset = queryset.filter(person_id=int(params["person"]))
+        person = query_int(params, "person")
+        if person is not None:
+            queryset = queryset.filter(person_id=person)
         start, end = _date(params.get("from")), _date(params.get("to"))
         if start:
             queryset = queryset.filter(**{f"{self.date_field}__gte": start})
