@@ -146,11 +146,8 @@ def test_readyz_reports_every_check_and_answers_200_when_all_pass(client):
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "face_models"}
-    for check in body["checks"].values():
-        assert check["ok"] is True and check["ms"] >= 0
-    expected_broker = "redis" if USES_SERVICES else "in-process"
-    assert body["checks"]["broker"]["detail"] == expected_broker
+    # ok/fail only: no backend names (security finding 16).
+    assert body["checks"] == dict.fromkeys(("database", "cache", "broker", "face_models"), "ok")
 
 
 @pytest.mark.django_db
@@ -163,12 +160,9 @@ def test_readyz_answers_503_when_a_check_fails_and_leaks_no_detail(client, monke
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
-    assert body["checks"]["cache"] == {
-        "ok": False,
-        "error": "ConnectionError",
-        "ms": body["checks"]["cache"]["ms"],
-    }
-    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["cache"] == "fail"
+    assert body["checks"]["database"] == "ok"
+    assert b"ConnectionError" not in response.content
     assert b"hunter2" not in response.content and b"cache.internal" not in response.content
 
 
