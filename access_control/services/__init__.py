@@ -19,6 +19,7 @@ from .log import (
     close_alert,
     raise_alerts,
     record_event,
+    record_past_events,
 )
 from .passes import (
     TIME_LIMITED,
@@ -47,6 +48,7 @@ __all__ = [
     "OUTSIDE_PASS_REASONS",
     "UNKNOWN_FACE_REASONS",
     "record_event",
+    "record_past_events",
     "raise_alerts",
     "acknowledge_alert",
     "close_alert",

@@ -1,7 +1,9 @@
 """The access log and the alerts it raises (repeated denials, spoofing, unknown faces)."""
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +48,46 @@ OUTSIDE_PASS_REASONS = frozenset(
 UNKNOWN_FACE_REASONS = frozenset({Reason.NOT_RECOGNISED, Reason.NOT_AUTHORISED})
 
 
+def _new_event(
+    *,
+    access_point: AccessPoint,
+    person: User | None,
+    granted: bool,
+    reason: str,
+    rule: AccessRule | None = None,
+    visitor_pass: VisitorPass | None = None,
+    score: float | None = None,
+    threshold: float | None = None,
+    model_version: str = "",
+    detail: str = "",
+    liveness: dict | None = None,
+    request_hash: str = "",
+    client_request_id: str = "",
+    at: datetime | None = None,
+) -> AccessEvent:
+    reason = Reason(reason)
+    if granted != (reason in GRANTED_REASONS):
+        raise ValueError(f"reason {reason} does not fit a {'grant' if granted else 'denial'}")
+    return AccessEvent(
+        created_at=at or timezone.now(),
+        access_point=access_point,
+        area=access_point.area,
+        person=person,
+        decision=Decision.GRANTED if granted else Decision.DENIED,
+        reason=reason,
+        rule=rule,
+        visitor_pass=visitor_pass,
+        mode=access_point.mode,
+        score=score,
+        threshold=threshold,
+        model_version=model_version,
+        detail=detail,
+        liveness=liveness,
+        request_hash=request_hash,
+        client_request_id=client_request_id,
+    )
+
+
 @transaction.atomic
 def record_event(
     *,
@@ -68,19 +110,13 @@ def record_event(
 
     Also the entry point for other checks (e.g. liveness): ``reason=spoof_suspected`` raises
     the spoof alert."""
-    reason = Reason(reason)
-    if granted != (reason in GRANTED_REASONS):
-        raise ValueError(f"reason {reason} does not fit a {'grant' if granted else 'denial'}")
-    event = AccessEvent.objects.create(
-        created_at=at or timezone.now(),
+    event = _new_event(
         access_point=access_point,
-        area=access_point.area,
         person=person,
-        decision=Decision.GRANTED if granted else Decision.DENIED,
+        granted=granted,
         reason=reason,
         rule=rule,
         visitor_pass=visitor_pass,
-        mode=access_point.mode,
         score=score,
         threshold=threshold,
         model_version=model_version,
@@ -88,20 +124,43 @@ def record_event(
         liveness=liveness,
         request_hash=request_hash,
         client_request_id=client_request_id,
+        at=at,
     )
+    event.save()
     log.info(
         "access decision",
         extra={
             "event": event.pk,
-            "point": access_point.pk,
-            "person": person.pk if person else None,
+            "point": event.access_point_id,
+            "person": event.person_id,
             "decision": event.decision,
-            "reason": reason,
-            "rule": rule.pk if rule else None,
+            "reason": event.reason,
+            "rule": event.rule_id,
         },
     )
     raise_alerts(event)
     return event
+
+
+@transaction.atomic
+def record_past_events(*, decisions: Sequence[Mapping[str, Any]]) -> list[AccessEvent]:
+    """Append decisions taken earlier (an import from another door system, the demo), each
+    with the keywords of ``record_event`` including its ``at``, in time order; the alerts they
+    trigger are raised as if live. One insert for all of them."""
+    now = timezone.now()
+    events = []
+    for decision in decisions:
+        at = decision.get("at")
+        if at is None or at > now:
+            raise ValueError("a past decision needs its time, and not one in the future")
+        if events and at < events[-1].created_at:
+            raise ValueError("past decisions are appended in time order")
+        events.append(_new_event(**decision))
+    created = AccessEvent.objects.bulk_create(events)
+    for event in created:
+        raise_alerts(event)
+    log.info("access decisions recorded", extra={"events": len(created)})
+    return created
 
 
 def raise_alerts(event: AccessEvent) -> list[Alert]:

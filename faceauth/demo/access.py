@@ -1,7 +1,7 @@
 """Door traffic, visitor passes and alerts through the access_control services: each decision
-comes from the rule engine (``rules.evaluate``) as at a real door, ``record_event`` appends it
-to the log and raises the alerts it triggers, passes are issued by a sponsor the sponsoring
-rules allow (``create_pass``; high-security ones approved by reception), and guards
+comes from the rule engine (``rules.evaluate``) as at a real door; ``record_past_events``
+appends it to the log and raises the alerts it triggers; passes are issued by a sponsor the
+sponsoring rules allow (``create_pass``; high-security ones approved by reception); guards
 acknowledge and close the alerts through the alert services."""
 
 import random
@@ -151,43 +151,39 @@ def stranger_visits(rng: random.Random, nprng: np.random.Generator, clock: DemoC
 def record_visits(rng: random.Random, visits: list[Visit]) -> int:
     """Append the decisions of ``visits`` (in time order) to the access log."""
     decided: dict[tuple[int, int], rules.AccessDecision] = {}
+    decisions = []
     for visit in visits:
         face = {"threshold": THRESHOLD, "model_version": MODEL}
+        decision = {"access_point": visit.point, "person": None, "granted": False, "at": visit.at}
         if visit.failure == Reason.LOW_QUALITY:
-            granted, reason, extra = False, Reason.LOW_QUALITY, {}
+            decision["reason"] = Reason.LOW_QUALITY
         elif visit.failure == Reason.NOT_RECOGNISED:
             score = round(rng.gauss(STRANGER_MEAN, STRANGER_SD), 4)
-            granted, reason, extra = False, Reason.NOT_RECOGNISED, {"score": score, **face}
+            decision.update(reason=Reason.NOT_RECOGNISED, score=score, **face)
         elif visit.failure == Reason.SPOOF_SUSPECTED:
-            granted, reason = False, Reason.SPOOF_SUSPECTED
-            extra = {"detail": "spoof_suspected: static"}
+            decision.update(reason=Reason.SPOOF_SUSPECTED, detail="spoof_suspected: static")
         else:
             person, area = visit.person, visit.point.area
-            # Staff rules carry no time windows here: one decision per person and door.
+            # Guests' passes change by the hour: theirs is decided at every visit. Staff rules
+            # carry no time windows here: one decision per person and door.
+            guest = person.role in access.TIME_LIMITED
             key = (person.pk, area.pk)
-            decision = (
-                decided.get(key) if person.role not in (Role.VISITOR, Role.CONTRACTOR) else None
-            )
-            if decision is None:
-                decision = rules.evaluate(person, area, visit.at)
-                if person.role not in (Role.VISITOR, Role.CONTRACTOR):
-                    decided[key] = decision
-            granted, reason = decision.granted, decision.reason
-            extra = {
-                "rule": decision.rule,
-                "visitor_pass": decision.visitor_pass,
-                "score": genuine_score(rng),
+            verdict = None if guest else decided.get(key)
+            if verdict is None:
+                verdict = rules.evaluate(person, area, visit.at)
+                if not guest:
+                    decided[key] = verdict
+            decision.update(
+                person=person,
+                granted=verdict.granted,
+                reason=verdict.reason,
+                rule=verdict.rule,
+                visitor_pass=verdict.visitor_pass,
+                score=genuine_score(rng),
                 **face,
-            }
-        access.record_event(
-            access_point=visit.point,
-            person=visit.person if not visit.failure else None,
-            granted=granted,
-            reason=reason,
-            at=visit.at,
-            **extra,
-        )
-    return len(visits)
+            )
+        decisions.append(decision)
+    return len(access.record_past_events(decisions=decisions))
 
 
 def handle_alerts(rng: random.Random, clock: DemoClock, guard: User) -> Counter:
