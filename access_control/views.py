@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,12 +15,13 @@ from django.utils import timezone
 from accounts.errors import DomainError
 from accounts.models import Role
 from accounts.permissions import device_page, role_of
+from accounts.query_params import InvalidQueryParameter, query_int
 from biometrics.selectors import has_templates, liveness_required
 
 from . import selectors, services, sponsoring
 from .forms import EnrolForm, ExtendForm, PassForm, RevokeForm
 from .models import AccessPoint, Decision
-from .reasons import DOOR_TEXT
+from .reasons import DOOR_TEXT, LOG_TIME_FORMAT
 
 CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
 LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
@@ -87,25 +88,27 @@ def console(request: HttpRequest) -> HttpResponse:
 @roles_required(*LOG_ROLES)
 def event_log(request: HttpRequest) -> HttpResponse:
     q = request.GET
+    try:
+        area, point = query_int(q, "area"), query_int(q, "point")
+    except InvalidQueryParameter as exc:
+        return HttpResponseBadRequest(exc.message)
     events = selectors.filter_events(
         selectors.events_visible_to(user=request.user),
-        area=_int(q.get("area")),
-        point=_int(q.get("point")),
+        area=area,
+        point=point,
         decision=q.get("decision", ""),
         person=q.get("person", "").strip(),
-    ).order_by("-pk")[:200]
+    ).order_by("-created_at", "-pk")[:200]
     return render(
         request,
         "access_control/events.html",
-        {"events": events, "decisions": Decision.choices, **selectors.console_filters()},
+        {
+            "events": events,
+            "decisions": Decision.choices,
+            "time_format": LOG_TIME_FORMAT,
+            **selectors.console_filters(),
+        },
     )
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @roles_required(*selectors.PASS_ISSUERS)

@@ -53,3 +53,19 @@ def test_bad_integer_query_parameter_is_a_clear_400(client, people, path, name, 
 def test_valid_integer_query_parameters_still_work(client, people, path, query):
     client.force_login(people["admin"])
     assert client.get(path, query).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/access/events/", "area"),
+        ("/access/events/", "point"),
+        ("/reports/attendance/", "person"),
+        ("/reports/attendance/", "department"),
+        ("/reports/access/data/", "area"),
+    ],
+)
+def test_bad_integers_in_page_filters_are_not_server_errors(client, people, path, name):
+    client.force_login(people["admin"])
+    for value in (HUGE, BIGINT_PLUS_ONE, "-1", "x"):
+        assert client.get(path, {name: value}).status_code < 500, (path, name, value)
