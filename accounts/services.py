@@ -87,6 +87,62 @@ def onboard_person(
     return person
 
 
+# What update_person may change; the role goes through assign_role.
+EDITABLE_FIELDS = (
+    "display_name",
+    "email",
+    "employee_number",
+    "department",
+    "job_title",
+    "valid_from",
+    "valid_until",
+    "sponsor",
+)
+# Changing these can lock a person out (or promote them): the offboarding rule decides who may.
+STANDING_FIELDS = frozenset({"role", "valid_from", "valid_until"})
+
+
+@transaction.atomic
+def update_person(*, person: User, actor: User | None = None, **changes) -> list[str]:
+    """Change a person's details (EDITABLE_FIELDS and ``role``); returns the changed names.
+    Role and validity follow ``may_offboard``; validates like onboarding; audited."""
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"role"}
+    if unknown:
+        raise TypeError(f"update_person cannot change {sorted(unknown)}")
+    changes = {
+        name: (value or None) if name == "employee_number" else value
+        for name, value in changes.items()
+    }
+    changed = [n for n, v in changes.items() if n != "role" and getattr(person, n) != v]
+    role_changed = "role" in changes and Role(changes["role"]) != person.role
+    if (role_changed or STANDING_FIELDS & set(changed)) and not may_offboard(
+        actor=actor, person=person
+    ):
+        raise NotAllowedToOffboard()
+    if not changed and not role_changed:
+        return []
+    for name in changed:
+        setattr(person, name, changes[name])
+    if "display_name" in changed:
+        person.first_name, _, person.last_name = person.display_name.partition(" ")
+    previous_role = person.role
+    person.role = Role(changes.get("role", person.role))
+    person.full_clean()  # with the new role: visitors and contractors need their window
+    person.role = previous_role
+    person.save()
+    if role_changed:
+        assign_role(person=person, role=changes["role"], actor=actor)
+        changed.append("role")
+    audit.record_change(
+        actor=actor,
+        target=person,
+        message=f"Changed {', '.join(changed)}",
+        action="person.update",
+        details={"fields": changed},
+    )
+    return changed
+
+
 def may_offboard(*, actor: User | None, person: User) -> bool:
     """Who may offboard or reactivate whom (docs/security.md, "Authorization"): the system
     (no actor) and admins; nobody themselves; an admin or superuser only a superuser."""

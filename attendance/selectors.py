@@ -4,7 +4,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -176,3 +176,40 @@ def recent_events(*, person: User, limit: int = 20) -> list[ClockEvent]:
 
 def corrections_of(*, person: User, limit: int = 20) -> list[Correction]:
     return list(Correction.objects.filter(person=person).select_related("decided_by")[:limit])
+
+
+def last_clock_ins(*, person_ids: list[int]) -> dict[int, datetime]:
+    """The latest counted clock-in of each person (for directories); absent: never clocked in."""
+    rows = (
+        ClockEvent.objects.filter(person_id__in=person_ids, direction=Direction.IN)
+        .exclude(pk__in=rejected_event_ids())
+        .values("person_id")
+        .annotate(last=Max("timestamp"))
+    )
+    return {row["person_id"]: row["last"] for row in rows}
+
+
+def setup_state() -> dict[str, bool]:
+    """For the admin's first-run checklist: a work schedule (for lateness and overtime)."""
+    return {"work_schedule": WorkSchedule.objects.exists()}
+
+
+def pending_approvals(*, user) -> QuerySet[Correction]:
+    """Corrections and PIN fall-back reviews ``user`` may decide, oldest first: admins all,
+    managers their department (corrections_visible_to), never their own (may_decide)."""
+    return (
+        corrections_visible_to(user=user)
+        .filter(status=CorrectionStatus.PENDING)
+        .exclude(person=user)
+        .select_related("requested_by")
+        .order_by("requested_at", "id")
+    )
+
+
+def recent_decisions(*, user, limit: int = 20) -> list[Correction]:
+    """What was decided lately in ``user``'s scope, newest first."""
+    return list(
+        corrections_visible_to(user=user)
+        .exclude(status=CorrectionStatus.PENDING)
+        .order_by("-decided_at", "-id")[:limit]
+    )

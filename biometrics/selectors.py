@@ -1,6 +1,7 @@
 """Reads of biometric state for pages and other apps. Never returns an embedding."""
 
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count, Max, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import role_of
@@ -8,7 +9,7 @@ from accounts.permissions import role_of
 from .engine import PIPELINE_VERSION as PIPELINE_VERSION
 from .liveness import ATTACK_REASONS as ATTACK_REASONS
 from .liveness import liveness_required as liveness_required
-from .models import EnrolmentJob, FaceTemplate
+from .models import BiometricConsent, EnrolmentJob, EnrolmentLink, FaceLockout, FaceTemplate
 from .privacy import has_consent as has_consent
 
 
@@ -48,3 +49,59 @@ def consent_history(*, person: User) -> list[dict]:
         }
         for c in BiometricConsent.objects.filter(person=person).select_related("document")
     ]
+
+
+def enrolment_states(*, person_ids: list[int]) -> dict[int, dict]:
+    """Per person, for directories: templates, consent, the last enrolment's status, the face
+    lock-out and the open enrolment link. Four queries whatever the number of people."""
+    now = timezone.now()
+    states = {
+        pk: {"templates": 0, "consent": False, "job": "", "locked": "", "link_open": False}
+        for pk in person_ids
+    }
+    for row in (
+        FaceTemplate.objects.filter(person_id__in=person_ids)
+        .values("person_id")
+        .annotate(n=Count("id"))
+    ):
+        states[row["person_id"]]["templates"] = row["n"]
+    for pk in BiometricConsent.objects.filter(
+        person_id__in=person_ids, withdrawn_at__isnull=True
+    ).values_list("person_id", flat=True):
+        states[pk]["consent"] = True
+    latest = (
+        EnrolmentJob.objects.filter(person_id__in=person_ids)
+        .values("person_id")
+        .annotate(last=Max("created_at"))
+    )
+    last_at = {row["person_id"]: row["last"] for row in latest}
+    for pk, status in EnrolmentJob.objects.filter(
+        person_id__in=person_ids, created_at__in=list(last_at.values())
+    ).values_list("person_id", "status"):
+        if last_at.get(pk) is not None:
+            states[pk]["job"] = status
+    for pk, disabled, until in FaceLockout.objects.filter(
+        subject_type=FaceLockout.Subject.PERSON, subject_id__in=person_ids
+    ).values_list("subject_id", "disabled", "locked_until"):
+        if disabled:
+            states[pk]["locked"] = "disabled"
+        elif until and until > now:
+            states[pk]["locked"] = "locked"
+    for pk in EnrolmentLink.objects.filter(
+        person_id__in=person_ids, used_at=None, revoked_at=None, expires_at__gt=now
+    ).values_list("person_id", flat=True):
+        states[pk]["link_open"] = True
+    return states
+
+
+def enrolment_links_of(*, person: User) -> QuerySet[EnrolmentLink]:
+    return EnrolmentLink.objects.filter(person=person).select_related("created_by", "job")
+
+
+def setup_state() -> dict[str, bool]:
+    """For the admin's first-run checklist: somebody active has an enrolled face."""
+    return {
+        "enrolled": FaceTemplate.objects.filter(
+            person__is_active=True, person__offboarded_at__isnull=True
+        ).exists()
+    }

@@ -165,6 +165,23 @@ URLS: dict[str, Rule] = {
     "reports:person": page(REPORTS["attendance"]),
     "reports:data": Rule(PAGE, NOBODY, kwarg="report", cases=REPORTS),
     "reports:export": Rule(PAGE, NOBODY, kwarg="report", cases=REPORTS),
+    # People directory (docs/people.md): managers read their department, admins change.
+    "people:list": page(STAFF),
+    "people:detail": page(STAFF),
+    "people:export": page(STAFF),
+    "people:add": page(ADMINS),
+    "people:edit": page(ADMINS),
+    "people:offboard": page(ADMINS),
+    "people:reactivate": page(ADMINS),
+    "people:link": page(ADMINS),
+    "people:link-revoke": page(ADMINS),
+    "people:import": page(ADMINS),
+    # The enrolment link: no sign-in, its token is checked by every view.
+    "enrol-link": page(EVERYONE),
+    "enrol-link-consent": api(EVERYONE),
+    "enrol-link-analyse": api(EVERYONE),
+    "enrol-link-photos": api(EVERYONE),
+    "enrol-link-job": api(EVERYONE),
     # The admin site's own pages; its model pages come from ADMIN_MODELS below.
     "admin:login": Rule(ADMIN_SITE, EVERYONE),
     "admin:logout": Rule(ADMIN_SITE, EVERYONE),

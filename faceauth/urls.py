@@ -37,6 +37,9 @@ urlpatterns = [
     path("access/", include("access_control.urls")),
     path("api/access/", include("access_control.api_urls")),
     path("reports/", include("reports.urls")),
+    path("people/", include("faceauth.people.urls")),
+    # A one-time enrolment link: the token in the URL is the credential.
+    path("enrol/", include("biometrics.link_urls")),
     path(
         "api/schema/",
         SchemaView.as_view(),

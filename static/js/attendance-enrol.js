@@ -130,7 +130,8 @@
 
   function enterIntro() {
     const given = consent && consent.given;
-    consentEls.status.hidden = !given;
+    // The enrolment link's page (no sign-in) may not withdraw: config withdraw === false.
+    consentEls.status.hidden = !given || cfg.withdraw === false;
     consentEls.confirm.hidden = true;
     if (given) {
       const when = consent.given_at ? new Date(consent.given_at).toLocaleDateString() : "";
