@@ -181,3 +181,58 @@ def console_filters() -> dict:
         "areas": list(Area.objects.select_related("parent")),
         "points": list(AccessPoint.objects.select_related("area")),
     }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subject_access_section(*, person: User) -> dict:
+    """Access control's part of a person's subject-access export (faceauth.subject_access):
+    their door events and the passes they hold. Pseudonymised events are nobody's any more."""
+    zone = site_zone()
+    events = (
+        AccessEvent.objects.filter(person=person)
+        .select_related("access_point", "area")
+        .order_by("created_at", "pk")
+    )
+    passes = (
+        VisitorPass.objects.filter(visitor=person)
+        .select_related("sponsor")
+        .prefetch_related("areas")
+        .order_by("starts_at", "pk")
+    )
+    return {
+        "access_events": [
+            {
+                "id": e.pk,
+                "at": e.created_at.isoformat(),
+                "local_time": e.created_at.astimezone(zone).isoformat(),
+                "door": e.access_point.name,
+                "area": e.area.name,
+                "decision": e.decision,
+                "reason": e.reason,
+                "mode": e.mode,
+                "score": e.score,
+                "threshold": e.threshold,
+                "model_version": e.model_version,
+                "liveness": e.liveness,
+                "detail": e.detail,
+            }
+            for e in events
+        ],
+        "passes": [
+            {
+                "id": p.pk,
+                "kind": p.kind,
+                "sponsor": str(p.sponsor),
+                "areas": sorted(a.name for a in p.areas.all()),
+                "starts_at": p.starts_at.isoformat(),
+                "ends_at": p.ends_at.isoformat(),
+                "purpose": p.purpose,
+                "revoked_at": _iso(p.revoked_at),
+                "status": p.status(),
+            }
+            for p in passes
+        ],
+    }

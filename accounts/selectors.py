@@ -21,3 +21,31 @@ def people_visible_to(*, user) -> QuerySet[User]:
 
 def person_by_employee_number(*, employee_number: str) -> User | None:
     return User.objects.filter(employee_number=employee_number).first()
+
+
+def subject_access_profile(*, person: User) -> dict:
+    """The person's own record for a subject-access export (no password or PIN hash)."""
+
+    def iso(value) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": person.pk,
+        "username": person.username,
+        "display_name": person.display_name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "role": person.role,
+        "employee_number": person.employee_number,
+        "department": person.department.name if person.department_id else None,
+        "job_title": person.job_title,
+        "is_active": person.is_active,
+        "valid_from": iso(person.valid_from),
+        "valid_until": iso(person.valid_until),
+        "sponsor": str(person.sponsor) if person.sponsor_id else None,
+        "date_joined": iso(person.date_joined),
+        "last_login": iso(person.last_login),
+        "offboarded_at": iso(person.offboarded_at),
+        "has_pin": bool(person.pin_hash),
+    }

@@ -178,6 +178,74 @@ def corrections_of(*, person: User, limit: int = 20) -> list[Correction]:
     return list(Correction.objects.filter(person=person).select_related("decided_by")[:limit])
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subject_access_section(*, person: User) -> dict:
+    """Attendance's part of a person's subject-access export (faceauth.subject_access): their
+    clock events, work sessions and corrections. Pseudonymised events are nobody's any more."""
+    zone = rules.display_zone()
+    events = ClockEvent.objects.filter(person=person).select_related("device").order_by("timestamp")
+    sessions = WorkSession.objects.filter(person=person).order_by("work_date", "started_at")
+    corrections = (
+        Correction.objects.filter(person=person)
+        .select_related("decided_by", "requested_by")
+        .order_by("requested_at")
+    )
+    return {
+        "clock_events": [
+            {
+                "id": e.pk,
+                "direction": e.direction,
+                "timestamp": e.timestamp.isoformat(),
+                "local_time": e.timestamp.astimezone(zone).isoformat(),
+                "device": e.device.name if e.device else None,
+                "method": e.method,
+                "score": e.score,
+                "threshold": e.threshold,
+                "model_version": e.model_version,
+                "liveness": e.liveness,
+                "needs_review": e.needs_review,
+                "pin_fallback": e.pin_fallback,
+                "manual_override": e.manual_override,
+                "redacted_at": _iso(e.redacted_at),
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in events
+        ],
+        "work_sessions": [
+            {
+                "id": s.pk,
+                "work_date": s.work_date.isoformat(),
+                "started_at": _iso(s.started_at),
+                "ended_at": _iso(s.ended_at),
+                "status": s.status,
+                "duration_seconds": int(s.duration.total_seconds()) if s.duration else None,
+            }
+            for s in sessions
+        ],
+        "corrections": [
+            {
+                "id": c.pk,
+                "kind": c.kind,
+                "event": c.event_id,
+                "proposed_direction": c.proposed_direction,
+                "proposed_timestamp": _iso(c.proposed_timestamp),
+                "reason": c.reason,
+                "requested_by": str(c.requested_by) if c.requested_by_id else None,
+                "requested_at": _iso(c.requested_at),
+                "status": c.status,
+                "decided_by": str(c.decided_by) if c.decided_by_id else None,
+                "decided_at": _iso(c.decided_at),
+                "decision_note": c.decision_note,
+                "created_event": c.created_event_id,
+            }
+            for c in corrections
+        ],
+    }
+
+
 def last_clock_ins(*, person_ids: list[int]) -> dict[int, datetime]:
     """The latest counted clock-in of each person (for directories); absent: never clocked in."""
     rows = (

@@ -9,5 +9,4 @@ urlpatterns = [
     path("clock/", views.clock, name="clock"),
     path("enrol/", views.enrol, name="enrol"),
     path("me/", views.timesheet, name="timesheet"),
-    path("me/export.json", views.export, name="export"),
 ]

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -119,14 +119,3 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "config": {"faceDataUrl": "/api/biometrics/me/face-data/"},
         },
     )
-
-
-@login_required
-def export(request: HttpRequest) -> JsonResponse:
-    """Subject access export (GDPR art. 15): the signed-in person's own data, as JSON."""
-    data = services.subject_access_export(person=request.user, actor=request.user)
-    response = JsonResponse(data, json_dumps_params={"indent": 2})
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="faceauth-my-data-{stamp}.json"'
-    response["Cache-Control"] = "no-store"
-    return response

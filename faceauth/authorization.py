@@ -141,7 +141,7 @@ URLS: dict[str, Rule] = {
     "attendance:clock": page(PEOPLE),
     "attendance:enrol": page(PEOPLE),
     "attendance:timesheet": page(PEOPLE),
-    "attendance:export": page(PEOPLE),
+    "subject-access-export": page(PEOPLE),
     "api-attendance-clock": api(PEOPLE, KIOSK),
     "api-attendance-events": api(PEOPLE),
     "api-attendance-sessions": api(PEOPLE),

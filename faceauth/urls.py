@@ -32,6 +32,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/accounts/", include("accounts.api_urls")),
     path("api/biometrics/", include("biometrics.api_urls")),
+    # The subject-access export gathers every app's part, so the wiring layer serves it; it
+    # keeps the address it had under attendance.
+    path("attendance/me/export.json", views.subject_access_export, name="subject-access-export"),
     path("attendance/", include("attendance.urls")),
     path("api/attendance/", include("attendance.api_urls")),
     path("access/", include("access_control.urls")),

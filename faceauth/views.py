@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from . import navigation
+from . import navigation, subject_access
 
 
 @login_required
@@ -12,3 +13,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@login_required
+def subject_access_export(request: HttpRequest) -> JsonResponse:
+    """Subject access export (GDPR art. 15): the signed-in person's own data, as JSON."""
+    data = subject_access.export_for(person=request.user, actor=request.user)
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="faceauth-my-data-{stamp}.json"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -18,6 +18,7 @@ from biometrics.models import (
 )
 
 from .biometrics_helpers import enrol_now, photo, photos, upload
+from .test_access_log import site  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -201,4 +202,39 @@ def test_every_page_links_the_public_policies(client, db, settings):
     page = client.get("/accounts/login/").content.decode()
     assert 'href="/privacy/"' in page and 'href="/privacy/retention/"' in page
     assert settings.DISPLAY_TIME_ZONE in page
-@pytest.mark.calendar
+
+
+def test_the_subject_access_export_includes_door_events_and_passes(client, site, people):  # noqa: F811
+    """One export for every app: attendance's part and access control's part together."""
+    import json
+
+    from django.urls import reverse
+
+    from access_control import services as access
+    from access_control.models import AccessEvent
+
+    employee = people["employee"]
+    access.record_event(
+        access_point=site["entrance"], person=employee, granted=True, reason="rule_allows"
+    )
+    access.record_event(
+        access_point=site["entrance"], person=employee, granted=False, reason="not_recognised"
+    )
+    access.record_event(
+        access_point=site["entrance"], person=people["guard"], granted=True, reason="rule_allows"
+    )
+    client.force_login(employee)
+    response = client.get(reverse("subject-access-export"))
+    assert response.status_code == 200 and response.request["PATH_INFO"] == (
+        "/attendance/me/export.json"
+    )
+    data = json.loads(response.content)
+    assert data["format"] == "faceauth.subject_access.v2"
+    assert [(e["door"], e["decision"], e["reason"]) for e in data["access_events"]] == [
+        (site["entrance"].name, "granted", "rule_allows"),
+        (site["entrance"].name, "denied", "not_recognised"),
+    ]
+    assert data["passes"] == [] and data["clock_events"] == []
+    assert AccessEvent.objects.count() == 3  # the guard's event is not in the employee's export
+    entry = AuditEntry.objects.get(action="export.subject_access")
+    assert entry.details["access_events"] == 2

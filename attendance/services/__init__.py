@@ -4,12 +4,10 @@ from .clocking import ClockResult, clock, parse_capture_id
 from .corrections import decide_correction, may_decide, request_correction
 from .privacy import (
     BIOMETRIC_COLUMNS,
-    SUBJECT_ACCESS_NOTES,
     on_face_data_erased,
     pseudonymise_expired,
     redact_biometrics,
     retention_cutoff,
-    subject_access_export,
 )
 from .sessions import display_zone, local_time, pair_events, rebuild_sessions
 
@@ -29,6 +27,4 @@ __all__ = [
     "on_face_data_erased",
     "retention_cutoff",
     "pseudonymise_expired",
-    "SUBJECT_ACCESS_NOTES",
-    "subject_access_export",
 ]
