@@ -210,28 +210,28 @@ def _standing(request: HttpRequest, pk: int, change, verb: str) -> HttpResponse:
     return redirect("people:detail", pk=pk)
 
 
+@admin_only  # first: a refused principal hears so whatever the method
 @require_POST
-@admin_only
 def offboard(request: HttpRequest, pk: int) -> HttpResponse:
     return _standing(request, pk, services.offboard_person, "offboarded")
 
 
+@admin_only  # first: a refused principal hears so whatever the method
 @require_POST
-@admin_only
 def reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _standing(request, pk, services.reactivate_person, "reactivated")
 
 
+@admin_only  # first: a refused principal hears so whatever the method
 @require_POST
-@admin_only
 def issue_link(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(people_visible_to(user=request.user), pk=pk)
     new_link = _issue(request, person)
     return _detail(request, person, new_link=new_link, status=201 if new_link else 409)
 
 
+@admin_only  # first: a refused principal hears so whatever the method
 @require_POST
-@admin_only
 def revoke_link(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
     person = get_object_or_404(people_visible_to(user=request.user), pk=pk)
     link = get_object_or_404(biometric_selectors.enrolment_links_of(person=person), pk=link_id)
