@@ -12,6 +12,7 @@ Face recognition is not run: events carry plausible scores, and nobody is enroll
 """
 
 import random
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -60,7 +61,6 @@ def _start_minutes(person: User) -> float:
 def seed(*, count: int, days: int, seed: int = 7) -> tuple[Counter, dict[str, str]]:
     """Returns what was made, and the tokens of the devices registered now."""
     rng = random.Random(seed)
-    nprng = np.random.default_rng(seed)
     clock = DemoClock.last_days(days)
     counts: Counter = Counter()
     with transaction.atomic():
@@ -88,6 +88,10 @@ def seed(*, count: int, days: int, seed: int = 7) -> tuple[Counter, dict[str, st
     for start in range(0, len(history), BATCH_PEOPLE):
         with transaction.atomic():
             for person in history[start : start + BATCH_PEOPLE]:
+                # One generator per person: today's events, cut at the current time, must not
+                # shift the draws of everybody after them (same seed, same history).
+                key = zlib.crc32(f"{seed}:{person.username}".encode())
+                rng, nprng = random.Random(key), np.random.default_rng(key)
                 night = person.pk in staff.night
                 habits = attendance.habits(rng, 22 * 60 if night else _start_minutes(person))
                 worked = attendance.shifts(rng, clock, habits)
@@ -106,6 +110,7 @@ def seed(*, count: int, days: int, seed: int = 7) -> tuple[Counter, dict[str, st
                     )
                 )
                 visits.extend(access.staff_visits(rng, nprng, clock, demo, person, worked))
+    rng, nprng = random.Random(seed + 1), np.random.default_rng(seed + 1)
     with transaction.atomic():
         guest_visits, passes = access.issue_passes(rng, nprng, clock, demo, staff, admin)
         counts["visitor passes"] += passes
@@ -119,8 +124,10 @@ def seed(*, count: int, days: int, seed: int = 7) -> tuple[Counter, dict[str, st
             )
     with transaction.atomic():
         reception = staff.guards[0] if staff.guards else admin
-        counts.update(access.handle_alerts(rng, clock, reception))
-        counts["face lock-outs"] += security.lockouts_for(rng, staff.people[len(demo.areas) :])
+        counts.update(access.handle_alerts(random.Random(seed + 2), clock, reception))
+        counts["face lock-outs"] += security.lockouts_for(
+            random.Random(seed + 3), staff.people[len(demo.areas) :]
+        )
         counts["visitor passes"] += _named_guest_passes(demo, admin, staff)
     return counts, demo.tokens
 
