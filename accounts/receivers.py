@@ -2,11 +2,13 @@
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-from . import audit
+from . import audit, sessions
 
 
 def on_login(sender, request, user, **kwargs) -> None:
     audit.record("auth.password", actor=user, request=request, outcome="success", target=user)
+    if request is not None and hasattr(request, "session"):
+        sessions.record_factor(request, factor=sessions.PASSWORD, user=user)
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:

@@ -8,13 +8,15 @@ from fnmatch import fnmatch
 
 from .models import Role
 
-PROJECT_APPS = ("accounts", "biometrics", "attendance", "access_control", "reports")
+PROJECT_APPS = ("accounts", "biometrics", "attendance", "access_control", "reports", "identity")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: tuple(f"{app}.*" for app in PROJECT_APPS)
     + ("auth.view_group", "admin.view_logentry")
     # Password sign-in lock-outs: list them and unlock (accounts.admin.LoginLockoutAdmin).
-    + ("axes.view_accessattempt", "axes.delete_accessattempt"),
+    + ("axes.view_accessattempt", "axes.delete_accessattempt")
+    # OpenID clients and their tokens (identity.admin).
+    + ("oauth2_provider.*",),
     Role.MANAGER: (
         "accounts.view_user",
         "accounts.view_department",

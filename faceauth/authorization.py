@@ -29,6 +29,8 @@ EMPLOYEE, VISITOR, CONTRACTOR = Role.EMPLOYEE.value, Role.VISITOR.value, Role.CO
 # Same strings as accounts.permissions.KIOSK / DOOR: what HasRole sees for a device.
 KIOSK, DOOR = "device:kiosk", "device:door"
 PAIRED_KIOSK, PAIRED_DOOR = "paired:kiosk", "paired:door"
+# Bearer tokens (identity.authentication): an OpenID access token, a SCIM provisioning token.
+OIDC_BEARER, PROVISIONING = "bearer:oidc", "bearer:scim"
 
 PEOPLE = frozenset(Role.values)
 PRINCIPALS: tuple[str, ...] = (
@@ -43,6 +45,8 @@ PRINCIPALS: tuple[str, ...] = (
     DOOR,
     PAIRED_KIOSK,
     PAIRED_DOOR,
+    OIDC_BEARER,
+    PROVISIONING,
 )
 EVERYONE = frozenset(PRINCIPALS)
 NOBODY: frozenset[str] = frozenset()
@@ -112,7 +116,8 @@ URLS: dict[str, Rule] = {
     # Public: probes (/metrics has its own token / address check), login, pairing, notices.
     "healthz": page(EVERYONE),
     "readyz": page(EVERYONE),
-    "metrics": page(EVERYONE),
+    # A bearer token at /metrics is Prometheus's: an OpenID or SCIM token is the wrong one.
+    "metrics": page(EVERYONE - {OIDC_BEARER, PROVISIONING}),
     "privacy-notice": page(EVERYONE),
     "retention-policy": page(EVERYONE),
     "login": page(EVERYONE),
@@ -182,6 +187,18 @@ URLS: dict[str, Rule] = {
     "enrol-link-analyse": api(EVERYONE),
     "enrol-link-photos": api(EVERYONE),
     "enrol-link-job": api(EVERYONE),
+    # Identity provider (docs/identity.md): the client authenticates at the token endpoints.
+    "oauth2_provider:authorize": page(PEOPLE),
+    "oauth2_provider:token": page(EVERYONE),
+    "oauth2_provider:revoke-token": page(EVERYONE),
+    "oauth2_provider:oidc-connect-discovery-info": page(EVERYONE),
+    "oauth2_provider:jwks-info": page(EVERYONE),
+    "oauth2_provider:user-info": api(OIDC_BEARER),
+    "oauth2_provider:rp-initiated-logout": page(EVERYONE),
+    "identity:face": page(PEOPLE),
+    "identity:apps": page(PEOPLE),
+    "identity:app-revoke": page(PEOPLE),
+    "api-identity-face": api(PEOPLE),
     # The admin site's own pages; its model pages come from ADMIN_MODELS below.
     "admin:login": Rule(ADMIN_SITE, EVERYONE),
     "admin:logout": Rule(ADMIN_SITE, EVERYONE),
@@ -294,6 +311,16 @@ ADMIN_MODELS: dict[str, AdminRule] = {
     "access_control.accessevent": AdminRule(
         view=STAFF, scope="access_control.selectors.events_visible_to"
     ),
+    # OpenID clients and their tokens, SCIM clients: admins only. Tokens are revoked (the
+    # toolkit's action), never added or deleted by hand.
+    "oauth2_provider.application": _admin_only(),
+    "oauth2_provider.accesstoken": _admin_only(add=False, delete=False, actions=("revoke_tokens",)),
+    "oauth2_provider.refreshtoken": _admin_only(
+        add=False, delete=False, actions=("revoke_tokens",)
+    ),
+    "oauth2_provider.grant": _admin_only(add=False, change=False),
+    "oauth2_provider.idtoken": _admin_only(add=False, change=False),
+    "identity.provisioningclient": _admin_only(),
     # Alerts are the guard console's (admins and guards); the API shows managers none.
     "access_control.alert": _admin_only(add=False, delete=False),
 }
@@ -360,8 +387,12 @@ def principals_of(request, *, api: bool) -> frozenset[str]:
     from rest_framework.exceptions import AuthenticationFailed
 
     from accounts.authentication import DeviceTokenAuthentication, device_from_session
+    from identity.authentication import bearer_principal
 
     if api:
+        bearer = bearer_principal(request)
+        if bearer is not None:
+            return frozenset({bearer}) if bearer else NOBODY
         authenticator = DeviceTokenAuthentication()
         try:
             found = authenticator.authenticate(request)

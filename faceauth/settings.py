@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "attendance",
     "access_control",
     "reports",
+    "oauth2_provider",
+    "identity",  # OpenID Connect provider and SCIM (docs/identity.md)
     "faceauth",  # the wiring layer: the demo commands (faceauth/management)
 ]
 
@@ -373,3 +375,33 @@ FACEAUTH_TEMPLATE_RETENTION_DAYS = env.int("FACEAUTH_TEMPLATE_RETENTION_DAYS", d
 FACEAUTH_IMAGE_RETENTION_DAYS = env.int("FACEAUTH_IMAGE_RETENTION_DAYS", default=30)
 if not 1 <= FACEAUTH_TEMPLATE_RETENTION_DAYS <= 3 * 365:
     raise ImproperlyConfigured("FACEAUTH_TEMPLATE_RETENTION_DAYS must be 1..1095 (3 years)")
+
+# Identity provider (docs/identity.md): django-oauth-toolkit's OpenID Connect, PKCE required.
+# OIDC_RSA_PRIVATE_KEYS: one or more PEM RSA keys, concatenated; the first signs, all are
+# published in the JWKS (rotation: put a new key first, drop the old one after the tokens it
+# signed have expired).
+from identity import conf as identity_conf  # noqa: E402  (no Django: keys and scopes)
+
+_oidc_keys = identity_conf.split_pems(
+    _required_in_production("OIDC_RSA_PRIVATE_KEYS")
+    or _dev_secret("oidc-rsa", identity_conf.new_rsa_pem)
+)
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_keys[0],
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": _oidc_keys[1:],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "SCOPES": identity_conf.SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "OAUTH2_VALIDATOR_CLASS": "identity.oidc.FaceAuthValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ACCESS_TOKEN_SECONDS", default=600),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OIDC_REFRESH_TOKEN_SECONDS", default=8 * 3600),
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+}
+# Named so that migrations can point at the (swappable) client model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Roles that always need the live face as a second factor, whatever the client asks.
+IDENTITY_FACE_REQUIRED_ROLES = env.list("IDENTITY_FACE_REQUIRED_ROLES", default=["admin"])

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.permissions import STAFF, HasRole
 from biometrics import views as biometrics_views
+from identity import views as identity_views
 
 from . import authorization, health, metrics, views
 
@@ -43,6 +44,10 @@ urlpatterns = [
     path("people/", include("faceauth.people.urls")),
     # A one-time enrolment link: the token in the URL is the credential.
     path("enrol/", include("biometrics.link_urls")),
+    # Identity provider (docs/identity.md): OpenID Connect under /o/, the sign-in's face step.
+    path("o/", include("identity.oidc_urls")),
+    path("identity/", include("identity.urls")),
+    path("api/identity/face/", identity_views.FaceStepView.as_view(), name="api-identity-face"),
     path(
         "api/schema/",
         SchemaView.as_view(),

@@ -164,6 +164,10 @@ def clients(django_db_setup, django_db_blocker):
                         **(window if principal in (table.VISITOR, table.CONTRACTOR) else {}),
                     )
                     client.force_login(person)
+                elif principal.startswith("bearer:"):
+                    from identity.testing import bearer_token_for
+
+                    headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer_token_for(principal)}"}
                 elif principal != table.ANONYMOUS:
                     kind = principal.split(":")[1]
                     device, token = services.register_device(name=f"table {principal}", kind=kind)

@@ -1,0 +1,242 @@
+"""Sign in with FaceAuth: the authorization endpoint with its assurance steps, the face step,
+and the person's list of authorised applications.
+
+The authorization endpoint is django-oauth-toolkit's, with FaceAuth's rules in front: the
+level the client, its ``acr_values`` or the person's role need (identity.assurance), a fresh
+factor where ``max_age`` or ``prompt=login`` ask for one, and the remembered consent.
+"""
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from oauth2_provider import views as oauth_views
+from oauth2_provider.models import get_application_model
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import sessions
+from accounts.errors import DomainError
+from accounts.permissions import ALL_PEOPLE
+from accounts.throttles import FACE_THROTTLES
+from biometrics import selectors as biometric_selectors
+from biometrics import services as biometrics
+from biometrics.errors import BiometricError
+
+from . import assurance, selectors, services
+
+FLOORS_KEY = "faceauth.identity.floors"
+
+
+def _request_key(request: HttpRequest) -> str:
+    """One authorization request, whatever prompt it carried (handled prompts are dropped)."""
+    items = sorted((k, v) for k, v in request.GET.lists() if k != "prompt")
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:32]
+
+
+def _path_without_prompt(request: HttpRequest) -> str:
+    query = [(k, v) for k, values in request.GET.lists() if k != "prompt" for v in values]
+    return request.path + ("?" + urlencode(query) if query else "")
+
+
+def _max_age(request: HttpRequest) -> int | None:
+    try:
+        value = int(request.GET.get("max_age", ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+class AuthorizationView(oauth_views.AuthorizationView):
+    template_name = "identity/consent.html"
+
+    def get(self, request, *args, **kwargs):
+        return self._assurance_step(request) or super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self._assurance_step(request) or super().post(request, *args, **kwargs)
+
+    def _assurance_step(self, request: HttpRequest) -> HttpResponse | None:
+        """A redirect to the password or the face step this request still needs, or None."""
+        application = (
+            get_application_model()
+            .objects.filter(client_id=request.GET.get("client_id", ""))
+            .first()
+        )
+        if application is None:
+            return None  # the toolkit answers the invalid request
+        required = assurance.required_acr(
+            policy_acr=selectors.required_acr_of(application=application),
+            acr_values=request.GET.get("acr_values", "").split(),
+            role=request.user.role,
+        )
+        key = _request_key(request)
+        all_floors = request.session.get(FLOORS_KEY, {})
+        floors = all_floors.get(key)
+        factors = sessions.factors(request)
+        if floors is None:
+            prompt_login = "login" in request.GET.get("prompt", "").split()
+            max_age, held = _max_age(request), assurance.achieved(factors)
+            stale = max_age is not None and (held is None or time.time() - held[2] > max_age)
+            if prompt_login or stale:
+                floors = assurance.floors_for(
+                    required, since=time.time(), prompt_login=prompt_login
+                )
+                all_floors[key] = floors
+                request.session[FLOORS_KEY] = all_floors
+        needed = assurance.missing(required, factors, floors=floors or {})
+        if sessions.PASSWORD in needed:
+            # Django's login page skips a signed-in person: sign out first, keep the floors.
+            logout(request)
+            request.session[FLOORS_KEY] = {key: floors} if floors else {}
+            return redirect_to_login(_path_without_prompt(request))
+        if sessions.FACE in needed:
+            return redirect(
+                reverse("identity:face") + "?" + urlencode({"next": _path_without_prompt(request)})
+            )
+        self._floors_key = key
+        return None
+
+    def render_to_response(self, context, **response_kwargs):
+        """The consent screen, unless the person already allowed these scopes."""
+        application, form = context.get("application"), context.get("form")
+        prompt = self.request.GET.get("prompt", "").split()
+        if application is not None and form is not None and "consent" not in prompt:
+            consent = selectors.consent_of(person=self.request.user, application=application)
+            if consent is not None and consent.covers(context.get("scopes", [])):
+                data = {k: v for k, v in form.initial.items() if v not in (None, "")}
+                bound = self.get_form_class()(data={**data, "allow": "on"})
+                if bound.is_valid():
+                    return self.form_valid(bound)
+        return super().render_to_response(context, **response_kwargs)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        held = assurance.achieved(sessions.factors(request)) if allow else None
+        if held is not None:
+            acr, amr, auth_time = held
+            credentials["faceauth_context"] = {
+                "acr": acr,
+                "amr": amr,
+                "auth_time": datetime.fromtimestamp(auth_time, tz=UTC),
+            }
+        result = super().create_authorization_response(request, scopes, credentials, allow)
+        floors = request.session.get(FLOORS_KEY, {})
+        if floors.pop(getattr(self, "_floors_key", ""), None) is not None:
+            request.session[FLOORS_KEY] = floors  # a fresh factor serves one request only
+        if allow:
+            application = get_application_model().objects.get(client_id=credentials["client_id"])
+            scope_list = scopes.split() if isinstance(scopes, str) else list(scopes)
+            services.grant_consent(person=request.user, application=application, scopes=scope_list)
+        return result
+
+
+class ConnectDiscoveryInfoView(oauth_views.ConnectDiscoveryInfoView):
+    """The toolkit's discovery document, plus FaceAuth's acr values."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data["acr_values_supported"] = list(assurance.ACR_VALUES)
+        data["prompt_values_supported"] = ["none", "login", "consent"]
+        data["claims_parameter_supported"] = False
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+# ---------------------------------------------------------------- the face step
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+@login_required
+def face_step(request: HttpRequest) -> HttpResponse:
+    """The live face check of a sign-in (the personal clock's 1:1 check with liveness)."""
+    return render(
+        request,
+        "identity/face.html",
+        {
+            "enrolled": biometric_selectors.has_templates(person=request.user),
+            "config": {
+                "verifyUrl": reverse("api-identity-face"),
+                "analyseUrl": "/api/biometrics/analyse/",
+                "challengeUrl": "/api/biometrics/challenge/",
+                "liveness": biometric_selectors.liveness_required(None),
+                "next": _safe_next(request, request.GET.get("next", "")),
+            },
+        },
+    )
+
+
+class FaceMismatch(DomainError):
+    code = "face_mismatch"
+    message = "This face does not match your enrolled face. Please try again."
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+class FaceStepView(APIView):
+    """POST a liveness burst (``frames`` + the challenge's ``nonce``): on a match the session
+    holds the ``face`` factor. Same engine, thresholds, lock-outs and audit as the personal
+    clock (biometrics.services.verify_person); the answer never carries the score."""
+
+    allowed_roles = ALL_PEOPLE
+    throttle_classes = FACE_THROTTLES
+    parser_classes = (MultiPartParser, FormParser)
+
+    def post(self, request):
+        frames = [f.read() for f in request.FILES.getlist("frames")]
+        image = request.FILES.get("image")
+        if not frames and biometric_selectors.liveness_required(None):
+            raise biometrics.refuse_liveness("liveness_required")
+        try:
+            result = biometrics.verify_person(
+                person=request.user,
+                image=None if frames else (image.read() if image else None),
+                frames=frames or None,
+                nonce=str(request.data.get("nonce", "") or ""),
+                where="sign-in",
+            )
+        except BiometricError as exc:
+            if exc.code == "locked_out":
+                # A locked-out face ends this sign-in: the password alone signs nobody in.
+                logout(request._request)
+            raise
+        if not result.match:
+            raise FaceMismatch()
+        sessions.record_factor(request._request, factor=sessions.FACE)
+        target = str(request.data.get("next", "") or "")
+        return Response({"ok": True, "next": _safe_next(request._request, target)})
+
+
+# ---------------------------------------------------------------- authorised applications
+
+
+@login_required
+def authorised_apps(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "identity/apps.html", {"consents": selectors.consents_of(person=request.user)}
+    )
+
+
+@login_required
+@require_POST
+def revoke_app(request: HttpRequest, client_id: str) -> HttpResponse:
+    application = get_object_or_404(get_application_model(), client_id=client_id)
+    services.revoke_consent(person=request.user, application=application)
+    return redirect("identity:apps")

@@ -1,0 +1,108 @@
+/* The face step of a sign-in: a live 1:1 check of the signed-in person (FaceCam.liveLoop, as
+ * on the personal clock), then on to the page that asked for it. Identity.timings holds
+ * click-to-answer times (read by the browser test).
+ */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("identity-config").textContent);
+  const video = document.getElementById("cam");
+  const overlay = document.getElementById("overlay");
+  const guide = document.getElementById("guide");
+  const result = document.getElementById("result");
+  const button = document.getElementById("face-button");
+  const instruction = document.getElementById("instruction");
+  const NOT_LIVE = "We could not confirm a live person. Look at the camera and follow the instruction.";
+  let stopWatch = null;
+  let busy = false;
+
+  window.Identity = { timings: [], answers: [] };
+
+  function show(kind, text) {
+    result.hidden = false;
+    result.className = "result " + kind;
+    result.textContent = text;
+  }
+
+  function startWatch() {
+    if (stopWatch) return;
+    stopWatch = window.FaceCam.watch(video, {
+      url: cfg.analyseUrl,
+      intervalMs: 400,
+      onAnalysis: function (a) {
+        window.FaceCam.drawFaces(overlay, video, a);
+        const issue = a.issues && a.issues[0];
+        guide.textContent = a.ok ? "Ready" : (issue ? issue.message : "Look at the camera");
+      },
+    });
+  }
+
+  function missed(res) {
+    const b = res.body || {};
+    return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
+  }
+
+  function send(fields) {
+    return window.FaceCam.postWithRetry(cfg.verifyUrl, Object.assign({ next: cfg.next }, fields));
+  }
+
+  async function check() {
+    if (busy) return;
+    busy = true;
+    button.disabled = true;
+    if (stopWatch) stopWatch();
+    stopWatch = null;
+    const t0 = performance.now();
+    let res;
+    try {
+      if (cfg.liveness) {
+        res = await window.FaceCam.liveLoop(video, {
+          challengeUrl: cfg.challengeUrl,
+          missed: missed,
+          onInstruction: function (text) {
+            instruction.textContent = text;
+            instruction.hidden = false;
+            show("info", text + ": do it now.");
+          },
+          onCaptured: function () {
+            instruction.hidden = true;
+            show("info", "One moment…");
+          },
+          onRetry: function () { show("info", "Once more, please."); },
+          send: send,
+        });
+      } else {
+        res = await send({ image: await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 }) });
+      }
+    } finally {
+      instruction.hidden = true;
+      window.Identity.timings.push(performance.now() - t0);
+    }
+    const b = res.body || {};
+    window.Identity.answers.push(b.code || (res.ok ? "ok" : String(res.status)));
+    if (res.ok && b.ok) {
+      show("ok", "Thank you. Signing you in…");
+      window.location.assign(b.next);
+      return;
+    }
+    if (b.code === "spoof_suspected") show("warn", NOT_LIVE);
+    else show(res.status === 429 ? "bad" : "warn", b.detail || "Something went wrong.");
+    if (res.status === 401 || (res.status === 429 && b.code === "locked_out")) {
+      button.disabled = true;  // the sign-in ended: start again from the application
+    } else {
+      button.disabled = false;
+      startWatch();
+    }
+    busy = false;
+  }
+
+  button.addEventListener("click", check);
+  window.addEventListener("pagehide", () => { if (stopWatch) stopWatch(); window.FaceCam.stop(video); });
+  window.FaceCam.start(video).then(function () {
+    guide.textContent = "Look at the camera";
+    startWatch();
+  }, function (e) {
+    guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+    show("bad", e.message);
+    button.disabled = true;
+  });
+})();
