@@ -35,8 +35,9 @@ from ..errors import (
     PinLocked,
     WrongPin,
 )
-from ..models import Capture, ClockEvent, Correction, CorrectionKind, Direction, Method
+from ..models import Capture, ClockEvent, Direction, Method
 from ..participation import require_participant
+from .corrections import open_pin_review
 from .sessions import local_time, rebuild_sessions
 
 log = logging.getLogger("faceauth.attendance")
@@ -303,12 +304,7 @@ def _record(
                 )
                 created = True
                 if method == Method.PIN:
-                    Correction.objects.create(
-                        person=person,
-                        kind=CorrectionKind.REVIEW,
-                        event=event,
-                        reason="Clocked with employee number and PIN instead of the face.",
-                    )
+                    open_pin_review(event=event)
                 rebuild_sessions(person=person, since=now)
             Capture.objects.create(
                 capture_id=capture, payload_hash=payload, event=event, created=created
