@@ -37,3 +37,8 @@ class AlertStateError(AccessError):
     code = "alert_state"
     message = "The alert is not in a state that allows this."
     status_code = status.HTTP_409_CONFLICT
+
+
+class NotADoorTerminal(AccessError):
+    code = "not_a_door_terminal"
+    message = "Only a door terminal can serve an access point."

@@ -9,7 +9,16 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.permissions import role_of
 
-from .models import AccessEvent, AccessPoint, Alert, AlertState, Area, Decision, VisitorPass
+from .models import (
+    AccessEvent,
+    AccessPoint,
+    AccessRule,
+    Alert,
+    AlertState,
+    Area,
+    Decision,
+    VisitorPass,
+)
 from .reasons import Reason as Reason
 from .reasons import reason_label as reason_label
 from .rules import site_zone
@@ -236,3 +245,30 @@ def subject_access_section(*, person: User) -> dict:
             for p in passes
         ],
     }
+
+
+def setup_state() -> dict[str, bool]:
+    """For the admin's first-run checklist: an active door with an active terminal, and an
+    active access rule."""
+    return {
+        "door": AccessPoint.objects.filter(is_active=True, device__is_active=True).exists(),
+        "rule": AccessRule.objects.filter(is_active=True).exists(),
+    }
+
+
+def access_points_of(*, device_ids) -> dict[int, AccessPoint]:
+    """{device id: its access point} for the device list."""
+    points = AccessPoint.objects.select_related("area").filter(device_id__in=list(device_ids))
+    return {point.device_id: point for point in points}
+
+
+def access_point_of(*, device) -> AccessPoint | None:
+    return AccessPoint.objects.select_related("area").filter(device=device).first()
+
+
+def access_points() -> QuerySet[AccessPoint]:
+    return AccessPoint.objects.select_related("area", "device")
+
+
+def areas() -> QuerySet[Area]:
+    return Area.objects.select_related("parent")

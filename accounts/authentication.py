@@ -13,6 +13,14 @@ from .models import Device
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
+def touch(device: Device) -> None:
+    """Record that the device was seen now (a token request or a paired screen's request)."""
+    now = timezone.now()
+    if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+
+
 class DevicePrincipal:
     """The request.user of a device request: authenticated, but nobody."""
 
@@ -51,10 +59,7 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
         device = Device.objects.filter(token_hash=Device.hash_token(token)).first()
         if device is None or not device.is_active:
             raise exceptions.AuthenticationFailed("Unknown or revoked device.")
-        now = timezone.now()
-        if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
-            Device.objects.filter(pk=device.pk).update(last_seen_at=now)
-            device.last_seen_at = now
+        touch(device)
         return DevicePrincipal(device), device
 
     def authenticate_header(self, request) -> str:
@@ -94,6 +99,7 @@ def device_from_session(request) -> Device | None:
     if device is None or not constant_time_compare(bound, _token_binding(device)):
         unpair_session(session)
         return None
+    touch(device)
     return device
 
 

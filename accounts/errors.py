@@ -26,3 +26,15 @@ class NotAllowedToOffboard(DomainError):
     code = "not_allowed"
     message = "You may not offboard or reactivate this person."
     status_code = 403
+
+
+class PairingLinkNotUsable(DomainError):
+    status_code = 410
+    code = "pairing_link_not_usable"
+    message = "This pairing link is not valid any more. Ask an admin for a new one."
+
+
+class PairingLinkNotFound(DomainError):
+    status_code = 404
+    code = "pairing_link_unknown"
+    message = "This pairing link does not exist. Check the address or ask for a new one."

@@ -150,6 +150,41 @@ class Device(models.Model):
         return token
 
 
+class PairingLink(models.Model):
+    """A one-time link that pairs a screen as a kiosk or door (accounts/pairing.py): an admin
+    opens it on the screen or scans its QR code, so no token is typed or copied by hand.
+
+    Single use, expiring within minutes, one open link per device. Only a SHA-256 of the
+    link's token is stored; the token is in the link, shown once.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="pairing_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Pairing link for {self.device} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "open"
+
+
 class AuditEntry(AppendOnlyModel):
     """Append-only audit trail: who did what, from where, with what outcome.
 

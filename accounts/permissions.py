@@ -3,6 +3,8 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -59,6 +61,25 @@ def device_page(kind: str):
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('pair-device')}?{query}")
             request.device = device
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def page_roles(*roles: str):
+    """Page decorator, the view's own check behind the authorization table: signed in (else the
+    sign-in page), active and inside the validity window, and one of ``roles`` (else 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if role_of(user) not in roles or not user.may_authenticate():
+                raise PermissionDenied
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Role, User
+from .models import Department, Device, DeviceKind, Role, User
 from .permissions import role_of
 
 
@@ -49,3 +49,18 @@ def subject_access_profile(*, person: User) -> dict:
         "offboarded_at": iso(person.offboarded_at),
         "has_pin": bool(person.pin_hash),
     }
+
+
+def setup_state() -> dict[str, bool]:
+    """For the admin's first-run checklist: departments exist; a kiosk is registered, active
+    and has been seen (paired and used)."""
+    return {
+        "departments": Department.objects.exists(),
+        "kiosk": Device.objects.filter(
+            kind=DeviceKind.KIOSK, is_active=True, last_seen_at__isnull=False
+        ).exists(),
+    }
+
+
+def devices() -> QuerySet[Device]:
+    return Device.objects.all()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, pairing
 from .errors import NotAllowedToOffboard
 from .models import STAFF_ROLES, Department, Device, Role, User
 from .roles import group_name
@@ -235,7 +235,10 @@ def register_device(
     return device, token
 
 
+@transaction.atomic
 def rotate_device_token(*, device: Device, actor: User | None = None) -> str:
+    """A new token: the old one, the browsers paired with it and its open pairing links stop
+    working at once."""
     token = device.issue_token()
     device.is_active = True
     device.revoked_at = None
@@ -243,9 +246,11 @@ def rotate_device_token(*, device: Device, actor: User | None = None) -> str:
     audit.record_change(
         actor=actor, target=device, message="Issued a new token", action="device.token"
     )
+    pairing.revoke_pairing_links(device=device, actor=actor, reason="token_rotated")
     return token
 
 
+@transaction.atomic
 def revoke_device(*, device: Device, actor: User | None = None) -> Device:
     device.is_active = False
     device.revoked_at = timezone.now()
@@ -253,4 +258,5 @@ def revoke_device(*, device: Device, actor: User | None = None) -> Device:
     audit.record_change(
         actor=actor, target=device, message="Revoked device", action="device.revoke"
     )
+    pairing.revoke_pairing_links(device=device, actor=actor, reason="device_revoked")
     return device

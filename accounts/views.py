@@ -3,6 +3,7 @@
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .authentication import pair_session, unpair_session
@@ -24,10 +25,15 @@ class PairForm(forms.Form):
         return device
 
 
+# Where a screen paired without a target goes: the wiring layer's page that sends a paired
+# browser on to its kiosk or door (faceauth/devices). Named, not imported: accounts is lower.
+PAIRED_HOME = "devices:screen"
+
+
 def pair_device(request: HttpRequest) -> HttpResponse:
-    next_url = request.GET.get("next") or request.POST.get("next") or "/"
+    next_url = request.GET.get("next") or request.POST.get("next") or reverse(PAIRED_HOME)
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        next_url = "/"
+        next_url = reverse(PAIRED_HOME)
     form = PairForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = form.cleaned_data["token"]

@@ -9,4 +9,6 @@ urlpatterns = [
     path("clock/", views.clock, name="clock"),
     path("enrol/", views.enrol, name="enrol"),
     path("me/", views.timesheet, name="timesheet"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<int:pk>/", views.approval_decide, name="approval-decide"),
 ]

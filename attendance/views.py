@@ -6,11 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError
-from accounts.permissions import device_page
+from accounts.models import Role
+from accounts.permissions import device_page, page_roles
 from biometrics import selectors as biometric_selectors
 
 from . import conf, selectors, services
@@ -119,3 +121,49 @@ def timesheet(request: HttpRequest) -> HttpResponse:
             "config": {"faceDataUrl": "/api/biometrics/me/face-data/"},
         },
     )
+
+
+APPROVERS = (Role.ADMIN, Role.MANAGER)
+
+
+def _approvals_page(request: HttpRequest, *, status: int = 200, error: str = "") -> HttpResponse:
+    return render(
+        request,
+        "attendance/approvals.html",
+        {
+            "pending": selectors.pending_approvals(user=request.user),
+            "decided": selectors.recent_decisions(user=request.user),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@page_roles(*APPROVERS)
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Corrections and PIN fall-back reviews to decide: managers their department, admins all
+    (selectors.pending_approvals; services.may_decide decides each)."""
+    return _approvals_page(request)
+
+
+@page_roles(*APPROVERS)
+@require_POST
+def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    correction = get_object_or_404(selectors.corrections_visible_to(user=request.user), pk=pk)
+    decision = request.POST.get("decision", "")
+    note = request.POST.get("note", "").strip()
+    if decision not in ("approve", "reject"):
+        return _approvals_page(request, status=400, error="Choose Approve or Reject.")
+    if decision == "reject" and not note:
+        return _approvals_page(
+            request, status=400, error="Please say why you reject it: the person sees the note."
+        )
+    try:
+        services.decide_correction(
+            correction=correction, approve=decision == "approve", reviewer=request.user, note=note
+        )
+    except DomainError as exc:
+        return _approvals_page(request, status=exc.status_code, error=exc.message)
+    verb = "Approved" if decision == "approve" else "Rejected"
+    messages.success(request, f"{verb}: {correction.person}.")
+    return redirect("attendance:approvals")

@@ -199,6 +199,20 @@ URLS: dict[str, Rule] = {
     "identity:apps": page(PEOPLE),
     "identity:app-revoke": page(PEOPLE),
     "api-identity-face": api(PEOPLE),
+    # Devices and doors (docs/access_control.md, "Devices"): admins; the one-time pairing link
+    # is its own credential (checked by its view); the landing page serves paired screens.
+    "devices:list": page(ADMINS),
+    "devices:add": page(ADMINS),
+    "devices:detail": page(ADMINS),
+    "devices:link": page(ADMINS),
+    "devices:rotate": page(ADMINS),
+    "devices:revoke": page(ADMINS),
+    "devices:access-point": page(ADMINS),
+    "devices:pair": page(EVERYONE),
+    "devices:screen": page(PAIRED_KIOSK, PAIRED_DOOR),
+    # Approvals (docs/attendance.md): managers decide for their department, admins for all.
+    "attendance:approvals": page(STAFF),
+    "attendance:approval-decide": page(STAFF),
     # The admin site's own pages; its model pages come from ADMIN_MODELS below.
     "admin:login": Rule(ADMIN_SITE, EVERYONE),
     "admin:logout": Rule(ADMIN_SITE, EVERYONE),

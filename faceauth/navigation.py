@@ -21,7 +21,9 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("Attendance report", "reports:attendance", (Role.MANAGER, Role.ADMIN)),
     ("Access report", "reports:access", (Role.MANAGER, Role.ADMIN, Role.GUARD)),
     ("Security", "reports:security", (Role.ADMIN,)),
+    ("Approvals", "attendance:approvals", (Role.MANAGER, Role.ADMIN)),
     ("People", "people:list", (Role.ADMIN, Role.MANAGER)),
+    ("Devices", "devices:list", (Role.ADMIN,)),
     ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 

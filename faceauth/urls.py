@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/access/", include("access_control.api_urls")),
     path("reports/", include("reports.urls")),
     path("people/", include("faceauth.people.urls")),
+    path("devices/", include("faceauth.devices.urls")),
     # A one-time enrolment link: the token in the URL is the credential.
     path("enrol/", include("biometrics.link_urls")),
     # Identity provider (docs/identity.md): OpenID Connect under /o/, the sign-in's face step.

@@ -3,12 +3,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from . import navigation, subject_access
+from . import checklist, navigation, subject_access
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"terminals": navigation.terminal_links(request.user)})
+    context: dict = {"terminals": navigation.terminal_links(request.user)}
+    context["checklist"] = checklist.first_run(request.user)
+    return render(request, "home.html", context)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -34,4 +34,4 @@ def test_pairing_refuses_offsite_redirects(client, kiosk):
     ok = client.post(
         reverse("pair-device"), {"token": kiosk.token, "next": "https://evil.example/"}
     )
-    assert ok["Location"] == "/"
+    assert ok["Location"] == reverse("devices:screen")

@@ -33,6 +33,7 @@ from .passes import (
     register_visitor,
     revoke_pass,
 )
+from .points import assign_access_point, create_area
 from .privacy import pseudonymise_expired
 
 __all__ = [
@@ -63,4 +64,6 @@ __all__ = [
     "revoke_pass",
     "enrol_visitor",
     "pseudonymise_expired",
+    "assign_access_point",
+    "create_area",
 ]

@@ -109,6 +109,11 @@ def decide_correction(
         actor=reviewer,
         target=correction,
         message=correction.get_status_display(),
-        details={"person": correction.person_id, "event": correction.created_event_id},
+        details={
+            "person": correction.person_id,
+            "kind": correction.kind,
+            "event": correction.created_event_id or correction.event_id,
+            "note": bool(correction.decision_note),
+        },
     )
     return correction
