@@ -2,6 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,7 +17,7 @@ from biometrics.errors import MissingImage
 
 from . import selectors, services
 from .models import AccessEvent, Alert
-from .reasons import door_text, liveness_label, reason_label
+from .reasons import LOG_TIME_FORMAT, door_text, liveness_label, reason_label
 
 CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
 LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
@@ -38,12 +39,18 @@ def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M:%S") if moment else ""
 
 
+def _local_when(moment) -> str:
+    """Date and time in the site's zone: a log row or an alert may be from another day."""
+    return date_format(timezone.localtime(moment), LOG_TIME_FORMAT) if moment else ""
+
+
 def event_json(event: AccessEvent) -> dict:
     person = event.person
     return {
         "id": event.pk,
         "at": event.created_at.isoformat(),
         "time": _local(event.created_at),
+        "when": _local_when(event.created_at),
         "point": {"id": event.access_point_id, "name": event.access_point.name},
         "area": {"id": event.area_id, "name": str(event.area)},
         "person": (
@@ -73,10 +80,10 @@ def alert_json(alert: Alert) -> dict:
         "message": alert.message,
         "point": alert.access_point.name,
         "count": alert.event_count,
-        "created": _local(alert.created_at),
-        "last": _local(alert.last_event.created_at),
+        "created": _local_when(alert.created_at),
+        "last": _local_when(alert.last_event.created_at),
         "acknowledged_by": str(alert.acknowledged_by) if alert.acknowledged_by_id else None,
-        "acknowledged_at": _local(alert.acknowledged_at),
+        "acknowledged_at": _local_when(alert.acknowledged_at),
         "note": alert.note,
     }
 
@@ -209,7 +216,8 @@ class EventListView(APIView):
             selectors.events_visible_to(user=request.user), **_filters(q)
         )
         limit = min(query_int(q, "limit", default=FEED_LIMIT), 500)
-        return Response({"results": [event_json(e) for e in events.order_by("-pk")[:limit]]})
+        newest = events.order_by("-created_at", "-pk")[:limit]
+        return Response({"results": [event_json(e) for e in newest]})
 
 
 class ConsoleFeedView(APIView):

@@ -396,6 +396,12 @@ class AccessEvent(AppendOnlyModel):
         return self.decision == Decision.GRANTED
 
     @property
+    def reason_label(self) -> str:
+        from .reasons import reason_label
+
+        return str(reason_label(self.reason))
+
+    @property
     def liveness_label(self) -> str:
         from .reasons import liveness_label
 

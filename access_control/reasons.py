@@ -31,6 +31,10 @@ class Reason(models.TextChoices):
     DOOR_INACTIVE = "door_inactive", "The access point is switched off"
 
 
+# How every log row and alert shows its time (Django date format, in the site's zone): with the
+# date, because the console and the log hold several days.
+LOG_TIME_FORMAT = "D j M Y, H:i:s"
+
 GRANTED_REASONS = frozenset({Reason.RULE_ALLOWS, Reason.PASS_VALID})
 
 # What the door screen says: plain words for the person standing there.

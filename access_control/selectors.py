@@ -1,7 +1,7 @@
 """Reads of access control, shaped by who asks (permissions that shape queries live here)."""
 
 from collections import defaultdict
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -272,3 +272,38 @@ def access_points() -> QuerySet[AccessPoint]:
 
 def areas() -> QuerySet[Area]:
     return Area.objects.select_related("parent")
+
+
+# A pass that ended this long ago still shows on its holder's home page ("expired yesterday").
+RECENT_PASS = timedelta(days=1)
+
+
+def passes_of_holder(*, person: User, at: datetime | None = None) -> list[dict]:
+    """A visitor's or contractor's own passes for their home page: current and coming ones
+    (and those that ended in the last day), each with its status, areas, the doors that lead
+    into them and the way those doors check people (AccessMode), earliest first."""
+    at = at or timezone.now()
+    passes = (
+        VisitorPass.objects.filter(visitor=person, ends_at__gt=at - RECENT_PASS)
+        .select_related("sponsor")
+        .prefetch_related("areas")
+        .order_by("starts_at", "pk")
+    )
+    out = []
+    for visitor_pass in passes:
+        areas = list(visitor_pass.areas.all())
+        doors = list(
+            AccessPoint.objects.filter(
+                is_active=True, area_id__in=descendants({a.pk for a in areas})
+            ).order_by("name")
+        )
+        out.append(
+            {
+                "pass": visitor_pass,
+                "status": visitor_pass.status(at),
+                "areas": sorted(str(a) for a in areas),
+                "doors": [d.name for d in doors],
+                "modes": sorted({d.mode for d in doors}),
+            }
+        )
+    return out

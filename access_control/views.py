@@ -227,8 +227,9 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and sponsoring.may_approve(user=request.user, visitor_pass=visitor_pass),
             "events": selectors.events_visible_to(user=request.user)
             .filter(person=visitor_pass.visitor)
-            .order_by("-pk")[:20]
+            .order_by("-created_at", "-pk")[:20]
             if role_of(request.user) in LOG_ROLES
             else [],
+            "time_format": LOG_TIME_FORMAT,
         },
     )

@@ -114,6 +114,7 @@ REPORTS = {
 # Every URL name ("namespace:name"; an unnamed pattern by its route).
 URLS: dict[str, Rule] = {
     # Public: probes (/metrics has its own token / address check), login, pairing, notices.
+    "favicon": page(EVERYONE),
     "healthz": page(EVERYONE),
     "readyz": page(EVERYONE),
     # A bearer token at /metrics is Prometheus's: an OpenID or SCIM token is the wrong one.

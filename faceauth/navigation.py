@@ -28,6 +28,26 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+# The top menu folds these pages under one entry (a disclosure list) so that the menu of the
+# role with the most pages still fits one line at 1366 px; a page not named here stays a
+# top-level link, and a group with a single page shows that page's own link.
+MENU_GROUPS: dict[str, str] = {
+    "attendance:clock": "Attendance",
+    "attendance:timesheet": "Attendance",
+    "attendance:enrol": "Attendance",
+    "access:console": "Access",
+    "access:events": "Access",
+    "access:passes": "Access",
+    "reports:attendance": "Reports",
+    "reports:access": "Reports",
+    "reports:security": "Reports",
+    "attendance:approvals": "Manage",
+    "people:list": "Manage",
+    "devices:list": "Manage",
+    "admin:index": "Manage",
+}
+
+
 def menu_for(user) -> list[dict]:
     role = role_of(user)
     if role is None or role.startswith("device:"):
@@ -37,7 +57,9 @@ def menu_for(user) -> list[dict]:
         if role not in roles:
             continue
         try:
-            items.append({"label": label, "url": reverse(url_name)})
+            items.append(
+                {"label": label, "url": reverse(url_name), "group": MENU_GROUPS.get(url_name, "")}
+            )
         except NoReverseMatch:
             continue
     return items
@@ -56,9 +78,30 @@ def terminal_links(user) -> list[dict]:
     return links
 
 
+def menu_tree(items: list[dict]) -> list[dict]:
+    """The menu as the top bar shows it: links and groups ({"label", "items"}) in menu order."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[item["group"]] = sizes.get(item["group"], 0) + 1
+    tree: list[dict] = []
+    groups: dict[str, dict] = {}
+    for item in items:
+        group = item["group"]
+        if not group or sizes[group] == 1:
+            tree.append(item)
+        elif group in groups:
+            groups[group]["items"].append(item)
+        else:
+            groups[group] = {"label": group, "items": [item], "id": f"menu-{group.lower()}"}
+            tree.append(groups[group])
+    return tree
+
+
 def navigation(request) -> dict:
     """Template context processor of the base layout."""
+    items = menu_for(getattr(request, "user", None))
     return {
-        "nav_items": menu_for(getattr(request, "user", None)),
+        "nav_items": items,
+        "nav_tree": menu_tree(items),
         "display_time_zone": settings.DISPLAY_TIME_ZONE,
     }

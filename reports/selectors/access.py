@@ -273,7 +273,7 @@ def access_events(scope: Scope) -> Table:
     """The raw access log in scope (CSV only; streamed, a million rows is fine)."""
     queryset = (
         events(scope)
-        .order_by("pk")
+        .order_by("created_at", "pk")
         .values_list(
             "created_at",
             "access_point__name",
@@ -287,13 +287,36 @@ def access_events(scope: Scope) -> Table:
         )
     )
 
+    # The code for machines, the catalogue's words (access_control.reasons) for people.
+    labels = {code: str(label) for code, label in Reason.choices}
+
     def rows():
         zone = scope.zone
-        for at, *rest in queryset.iterator(chunk_size=5000):
-            yield (at.astimezone(zone).isoformat(timespec="seconds"), *rest)
+        for at, door, area, username, decision, reason, *rest in queryset.iterator(chunk_size=5000):
+            yield (
+                at.astimezone(zone).isoformat(timespec="seconds"),
+                door,
+                area,
+                username,
+                decision,
+                reason,
+                labels.get(reason, reason),
+                *rest,
+            )
 
     return Table(
-        ["time", "door", "area", "username", "decision", "reason", "mode", "score", "threshold"],
+        [
+            "time",
+            "door",
+            "area",
+            "username",
+            "decision",
+            "reason",
+            "reason_text",
+            "mode",
+            "score",
+            "threshold",
+        ],
         rows(),
         count=queryset.count,
     )

@@ -40,8 +40,8 @@
   function eventRow(e) {
     const who = e.person ? e.person.name : "Unknown";
     const scored = e.score === null ? "" : "score " + e.score.toFixed(3) + " / threshold " + e.threshold.toFixed(3) + " · " + e.model;
-    const row = el("tr", { class: "row-" + e.decision + (since ? " fresh" : ""), "data-event": e.id }, [
-      el("td", { text: e.time, title: e.at }),
+    const row = el("tr", { class: "row-" + e.decision + (since ? " fresh" : ""), "data-event": e.id, "data-at": String(Date.parse(e.at)) }, [
+      el("td", {}, [el("time", { text: e.when, datetime: e.at })]),
       el("td", { text: e.point.name, title: e.area.name }),
       el("td", { class: e.person ? "" : "unknown", text: who + (e.person ? " · " + e.person.role : "") }),
       el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? "Granted" : "Denied" })]),
@@ -53,7 +53,14 @@
   }
 
   function renderEvents(events) {
-    events.forEach((e) => body.insertBefore(eventRow(e), body.firstChild));
+    // Newest first by the time of the decision, not by id: an imported or delayed event
+    // (record_past_events) lands among the rows of its own time.
+    events.forEach((e) => {
+      const row = eventRow(e);
+      const at = Number(row.dataset.at);
+      const after = Array.from(body.rows).find((r) => Number(r.dataset.at) < at);
+      body.insertBefore(row, after || null);
+    });
     while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
     document.getElementById("log-empty").hidden = body.rows.length > 0;
   }
