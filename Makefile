@@ -18,7 +18,9 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap_demo
 	$(BIN)/python manage.py seed_demo --people 30 --days 30
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	# Without DEBUG: a mistyped URL shows the own 404 page, not Django's list of every URL;
+	# WhiteNoise still serves static/ from the finders outside production (settings.py).
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 worker: install
 	$(BIN)/celery -A faceauth worker -l info
