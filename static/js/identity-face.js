@@ -78,7 +78,7 @@
       window.Identity.timings.push(performance.now() - t0);
     }
     const b = res.body || {};
-    window.Identity.answers.push(b.code || (res.ok ? "ok" : String(res.status)));
+    window.Identity.answers.push(res.ok && b.ok ? "ok" : res.status + ":" + (b.code || ""));
     if (res.ok && b.ok) {
       show("ok", "Thank you. Signing you in…");
       window.location.assign(b.next);
