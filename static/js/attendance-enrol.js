@@ -265,7 +265,8 @@
       return finish("bad", (res.body && res.body.detail) || "The photos could not be sent.");
     }
     let job = res.body;
-    while (job.status !== "done" && job.status !== "failed") {
+    // "held": the duplicate-identity check wants an admin's review (enrolment_checks).
+    while (job.status !== "done" && job.status !== "failed" && job.status !== "held") {
       jobStatus.textContent = "Making your face template… " + (job.processed || 0) + " of " + job.total + " photos";
       jobProgress.value = job.progress || 0;
       await A.sleep(POLL_MS);
@@ -277,7 +278,9 @@
       }
     }
     jobProgress.value = 100;
-    if (job.status === "done") {
+    if (job.status === "held") {
+      finish("warn", "Your photos are waiting for an admin's review before they are used. You can clock in with your PIN meanwhile.");
+    } else if (job.status === "done") {
       finish("ok", "Your face is enrolled: " + job.accepted + " of " + job.total + " photos accepted. You can clock in now.");
     } else {
       finish("bad", "Enrolment failed: " + (job.error || "no usable photo") + ". Please try again in better light.");
