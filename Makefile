@@ -1,10 +1,13 @@
 # FaceAuth: `make run` serves the embedded default, `make test` runs the whole suite.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# The newest supported Python that runs (a pyenv shim of a version not selected fails); CI keeps
+# one venv per version side by side: `make test PYTHON=python3.11 VENV=.venv-3.11`.
+PYTHON ?= $(firstword $(foreach p,python3.13 python3.12 python3.11,\
+	$(shell $(p) -c 'import sys' >/dev/null 2>&1 && echo $(p))) python3)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker beat test lint format clean deploy-check load-smoke fuzz-smoke
+.PHONY: install run worker beat test test-calendar lint format clean deploy-check load-smoke fuzz-smoke
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +45,13 @@ deploy-check: install
 	$(BIN)/python -c "import json, yaml; yaml.safe_load(open('deploy/docker-compose.yml')); \
 		json.load(open('deploy/grafana/faceauth.json'))"
 
+# PYTEST_ARGS narrows a run, e.g. CI's second pass.
 test: install lint deploy-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The date-dependent tests (marker `calendar`) once per weekday and on both DST change days.
+test-calendar: install
+	FACEAUTH_TEST_CLOCKS=calendar $(BIN)/python -m pytest -q -m calendar
 
 # Need PostgreSQL and Redis on 127.0.0.1 (CI's second pass). They start gunicorn and a Celery
 # worker of their own, on their own database and Redis db number (benchmarks/, docs/scaling.md).
@@ -59,4 +67,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var staticfiles *.egg-info
+	rm -rf $(VENV) .venv-3.* var staticfiles *.egg-info
