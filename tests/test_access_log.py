@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_control import services
-from accounts.append_only import AppendOnlyViolation
 from access_control.models import (
     AccessEvent,
     AccessPoint,
@@ -16,6 +15,7 @@ from access_control.models import (
     SecurityLevel,
     VisitorPass,
 )
+from accounts.append_only import AppendOnlyViolation
 
 
 def site_now(at=None):
@@ -144,6 +144,7 @@ def test_repeated_denials_at_one_door_raise_one_alert(site, settings):
     assert alert.event_count == 4 and Alert.objects.filter(kind="repeated_denials").count() == 1
 
 
+@pytest.mark.calendar
 def test_denials_spread_over_more_than_the_window_do_not_alert(site, settings):
     from access_control.models import Alert
 
@@ -266,6 +267,7 @@ def test_the_console_feed_sends_only_new_events_and_filters(client, site, people
     assert [e["id"] for e in by_name] == [second.pk]
 
 
+@pytest.mark.calendar
 def test_the_console_knows_who_is_inside_and_which_visitors_are_on_site(
     client, site, people, make_person
 ):
@@ -437,5 +439,3 @@ def lab_door_token(site):
     from accounts import services as accounts_services
 
     return accounts_services.rotate_device_token(device=site["lab_door"].device)
-@pytest.mark.calendar
-@pytest.mark.calendar

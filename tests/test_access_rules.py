@@ -184,6 +184,7 @@ def test_a_visitor_outside_their_validity_window_is_denied_even_with_a_pass(site
     assert (decision.granted, decision.reason) == (False, "person_validity")
 
 
+@pytest.mark.calendar
 def test_revoking_a_pass_denies_at_the_next_check(site):
     from django.utils import timezone
 
@@ -285,6 +286,7 @@ def test_a_window_across_midnight_and_a_dst_change(site, utc, granted):
     assert decision.granted is granted, decision.explanation
 
 
+@pytest.mark.calendar
 def test_pass_limits_contractor_areas_and_visitor_length(site, make_person):
     from django.utils import timezone
 
@@ -331,5 +333,3 @@ def test_pass_limits_contractor_areas_and_visitor_length(site, make_person):
             ends_at=now + timedelta(hours=2),
             **common,
         )
-@pytest.mark.calendar
-@pytest.mark.calendar

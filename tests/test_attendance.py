@@ -243,6 +243,7 @@ def test_clock_events_cannot_be_changed_or_deleted(worker):
     assert ClockEvent.objects.get().direction == "in"
 
 
+@pytest.mark.calendar
 def test_a_forgotten_clock_out_is_requested_and_approved_as_a_new_event(
     client, worker, make_person, department
 ):
@@ -358,6 +359,7 @@ def test_missing_out_and_missing_in_are_flagged(worker, settings):
     assert all(s.needs_attention for s in sessions if s.status != "closed")
 
 
+@pytest.mark.calendar
 def test_open_session_is_overdue_after_the_maximum_shift(worker, settings):
     settings.ATTENDANCE_MAX_SHIFT_HOURS = 10
     event(worker, "in", timezone.now() - timedelta(hours=11))
@@ -579,5 +581,3 @@ def test_face_at_the_kiosk_and_in_personal_mode(kiosk_client, client, enrolled, 
     assert not_enrolled.status_code == 422 and not_enrolled.json()["code"] == "no_templates"
     assert ClockEvent.objects.count() == 2
     assert WorkSession.objects.get(person=enrolled).status == SessionStatus.CLOSED
-@pytest.mark.calendar
-@pytest.mark.calendar

@@ -84,6 +84,7 @@ def test_device_token_authenticates_a_kiosk_and_revocation_refuses_it(client, ki
     assert client.get("/api/accounts/me/", HTTP_AUTHORIZATION="Device nope").status_code == 401
 
 
+@pytest.mark.calendar
 def test_visitor_can_log_in_only_inside_their_window(client, make_person):
     now = timezone.now()
     inside = make_person("visitor", password="visit-pass-123")
@@ -138,4 +139,3 @@ def test_navigation_differs_by_role(client, people):
     assert b'href="/admin/"' in client.get("/").content
     client.force_login(people["employee"])
     assert b'href="/admin/"' not in client.get("/").content
-@pytest.mark.calendar
