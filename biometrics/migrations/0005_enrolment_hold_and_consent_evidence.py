@@ -6,66 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('biometrics', '0004_default_policies'),
+        ("biometrics", "0004_default_policies"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='biometricconsent',
-            name='evidence',
+            model_name="biometricconsent",
+            name="evidence",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='hold_match',
-            field=models.ForeignKey(blank=True, help_text='The other person the faces matched.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="enrolmentjob",
+            name="hold_match",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The other person the faces matched.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='hold_reason',
+            model_name="enrolmentjob",
+            name="hold_reason",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='hold_score',
+            model_name="enrolmentjob",
+            name="hold_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='hold_threshold',
+            model_name="enrolmentjob",
+            name="hold_threshold",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='review',
-            field=models.CharField(blank=True, choices=[('approved', 'Approved'), ('rejected', 'Rejected')], max_length=10),
+            model_name="enrolmentjob",
+            name="review",
+            field=models.CharField(
+                blank=True,
+                choices=[("approved", "Approved"), ("rejected", "Rejected")],
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='review_note',
+            model_name="enrolmentjob",
+            name="review_note",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='reviewed_at',
+            model_name="enrolmentjob",
+            name="reviewed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='enrolmentjob',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="enrolmentjob",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='enrolmentjob',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('held', 'Held for review')], default='pending', max_length=10),
+            model_name="enrolmentjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("running", "Running"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                    ("held", "Held for review"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='facesample',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('held', 'Held for review')], default='pending', max_length=10),
+            model_name="facesample",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("accepted", "Accepted"),
+                    ("rejected", "Rejected"),
+                    ("held", "Held for review"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
     ]
