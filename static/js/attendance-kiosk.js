@@ -56,6 +56,17 @@
     }
   }
 
+  // Screen readers: every answer shown in #result is read from the permanent live region.
+  const announce = document.getElementById("announce");
+  if (announce) {
+    new MutationObserver(() => {
+      if (result.hidden) return;
+      announce.textContent = "";
+      // A new text node after clearing, so that the same answer twice is read twice.
+      setTimeout(() => { announce.textContent = result.textContent.replace(/\s+/g, " ").trim(); }, 50);
+    }).observe(result, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
+  }
+
   function showAnswer(kind, html, visibleMs) {
     A.show(result, kind, html);
     if (hideTimer) clearTimeout(hideTimer);
