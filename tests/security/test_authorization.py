@@ -88,7 +88,8 @@ def test_admin_rows_are_consistent(label):
 
 
 def _sample_kwargs(pattern: URLPattern, case: dict) -> dict:
-    kwargs = {}
+    # A regex pattern's named groups (no converters) get a plain value.
+    kwargs = dict.fromkeys(pattern.pattern.regex.groupindex, MISSING)
     for name, converter in getattr(pattern.pattern, "converters", {}).items():
         kind = type(converter).__name__
         kwargs[name] = str(uuid.uuid4()) if kind == "UUIDConverter" else MISSING
