@@ -79,7 +79,9 @@ def terminal_links(user) -> list[dict]:
 
 
 def menu_tree(items: list[dict]) -> list[dict]:
-    """The menu as the top bar shows it: links and groups ({"label", "items"}) in menu order."""
+    """The menu as the top bar shows it: links and groups ({"label", "links", "id"}) in order.
+
+    ("links", not "items": a template would call dict.items on a plain link.)"""
     sizes: dict[str, int] = {}
     for item in items:
         sizes[item["group"]] = sizes.get(item["group"], 0) + 1
@@ -90,9 +92,9 @@ def menu_tree(items: list[dict]) -> list[dict]:
         if not group or sizes[group] == 1:
             tree.append(item)
         elif group in groups:
-            groups[group]["items"].append(item)
+            groups[group]["links"].append(item)
         else:
-            groups[group] = {"label": group, "items": [item], "id": f"menu-{group.lower()}"}
+            groups[group] = {"label": group, "links": [item], "id": f"menu-{group.lower()}"}
             tree.append(groups[group])
     return tree
 
