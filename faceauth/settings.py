@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # faceauth/authorization.py: refuses every principal and URL the table does not name.
+    "faceauth.middleware.AuthorizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "faceauth.middleware.DisplayTimezoneMiddleware",
@@ -348,6 +350,8 @@ FACEAUTH_DEVICE_BACKOFF_MAX_SECONDS = env.int("FACEAUTH_DEVICE_BACKOFF_MAX_SECON
 # Per device (or person) and per IP on every biometric endpoint; a kiosk makes ~2 per capture.
 FACEAUTH_THROTTLE_RATES = {
     "face_device": env.str("FACEAUTH_THROTTLE_DEVICE", default="120/min"),
+    # A capture takes >= 3 s: ~20 challenges a minute at most; more is drawing, not capturing.
+    "face_challenge": env.str("FACEAUTH_THROTTLE_CHALLENGE", default="30/min"),
     "face_guidance": env.str("FACEAUTH_THROTTLE_GUIDANCE", default="600/min"),
     "face_ip": env.str("FACEAUTH_THROTTLE_IP", default="3000/min"),
 }
@@ -400,6 +404,20 @@ OAUTH2_PROVIDER = {
     "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_SECONDS", default=600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OIDC_REFRESH_TOKEN_SECONDS", default=8 * 3600),
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",  # identity.views remembers consent itself
+    # RFC 9700 (OAuth 2.0 Security BCP): no implicit or password grant, S256 PKCE only, tokens
+    # never in a query string, `iss` in the authorization response, tokens stored hashed.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{name}": True
+        for name in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+        )
+    },
 }
 # Named so that migrations can point at the (swappable) client model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
