@@ -165,7 +165,15 @@ class AccessEventAdmin(admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "access_point", "state", "event_count", "acknowledged_by")
+    list_display = (
+        "created_at",
+        "kind",
+        "access_point",
+        "device",
+        "state",
+        "event_count",
+        "acknowledged_by",
+    )
     list_filter = ("state", "kind")
     readonly_fields = [f.name for f in Alert._meta.fields]
 

@@ -422,9 +422,22 @@ class AlertState(models.TextChoices):
 
 
 class Alert(models.Model):
+    """Something a guard must look at. It names where it happened: a door (``access_point``,
+    with the access events behind it), a device without a door (a kiosk: spoofs there leave
+    no access event), or only the person (a spoof on their personal clock or sign-in)."""
+
     kind = models.CharField(max_length=24, choices=AlertKind.choices)
     state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.OPEN)
-    access_point = models.ForeignKey(AccessPoint, on_delete=models.PROTECT, related_name="alerts")
+    access_point = models.ForeignKey(
+        AccessPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    device = models.ForeignKey(
+        "accounts.Device",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_alerts",
+    )
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -432,11 +445,18 @@ class Alert(models.Model):
         on_delete=models.PROTECT,
         related_name="access_alerts",
     )
-    first_event = models.ForeignKey(AccessEvent, on_delete=models.PROTECT, related_name="+")
-    last_event = models.ForeignKey(AccessEvent, on_delete=models.PROTECT, related_name="+")
+    first_event = models.ForeignKey(
+        AccessEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_event = models.ForeignKey(
+        AccessEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     event_count = models.PositiveIntegerField(default=1)
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When it last happened (the last event's time, or the last spoof at a device): the window
+    # within which a repeat bumps this alert instead of raising another.
+    last_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -459,6 +479,19 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "kind", "access_point"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(access_point__isnull=False)
+                | models.Q(device__isnull=False)
+                | models.Q(person__isnull=False),
+                name="alert_names_a_place",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.access_point} ({self.get_state_display()})"
+        return f"{self.get_kind_display()} at {self.where} ({self.get_state_display()})"
+
+    @property
+    def where(self) -> str:
+        """The door, else the device, else the person the alert is about."""
+        return str(self.access_point or self.device or self.person)

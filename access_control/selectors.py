@@ -90,7 +90,7 @@ def open_alerts() -> QuerySet[Alert]:
     """Alerts a guard still has to deal with: open first, then acknowledged, newest first."""
     return (
         Alert.objects.exclude(state=AlertState.CLOSED)
-        .select_related("access_point", "person", "acknowledged_by", "last_event")
+        .select_related("access_point", "device", "person", "acknowledged_by")
         .order_by("-state", "-created_at")
     )
 

@@ -18,6 +18,7 @@ from .log import (
     acknowledge_alert,
     close_alert,
     raise_alerts,
+    raise_spoof_alert,
     record_event,
     record_past_events,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "record_event",
     "record_past_events",
     "raise_alerts",
+    "raise_spoof_alert",
     "acknowledge_alert",
     "close_alert",
     "TIME_LIMITED",

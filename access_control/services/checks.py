@@ -32,6 +32,14 @@ FACE_QUALITY_CODES = frozenset({"no_face", "multiple_faces", "poor_quality"})
 # (nonce missing, unknown or expired, liveness_required, too many frames) are 4xx, no event.
 SPOOF_CODES = frozenset({"spoof_suspected"}) | ATTACK_REASONS
 
+# The ``where`` a door check gives the face services: the spoof alert of a door comes from
+# its access event, so the spoof signal of a door check raises none (receivers.py).
+DOOR_CHECK = "door:"
+
+
+def door_check_where(point: AccessPoint) -> str:
+    return f"{DOOR_CHECK}{point.name}"
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -280,7 +288,7 @@ def _face_error(exc: BiometricError, person: User | None = None, note: str = "")
 def _face(point: AccessPoint, *, capture: Capture, pin: str) -> _Outcome:
     try:
         result = biometrics.identify_face(
-            **capture.face_args(), device=point.device, where=f"door:{point.name}"
+            **capture.face_args(), device=point.device, where=door_check_where(point)
         )
     except BiometricError as exc:
         return _face_error(exc)
@@ -314,7 +322,7 @@ def _badge_and_face(point: AccessPoint, *, capture: Capture, badge: str) -> _Out
         return _Outcome(person, AccessDecision(False, Reason.PERSON_VALIDITY))
     try:
         result = biometrics.verify_person(
-            person=person, **capture.face_args(), device=point.device, where=f"door:{point.name}"
+            person=person, **capture.face_args(), device=point.device, where=door_check_where(point)
         )
     except NoTemplates:
         return _Outcome(person, AccessDecision(False, Reason.NOT_ENROLLED))

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts import audit
-from accounts.models import User
+from accounts.models import Device, User
 
 from .. import conf
 from ..errors import AlertStateError
@@ -217,8 +219,8 @@ def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
         pk__lte=event.pk,
     )
     if previous is not None and previous.state == AlertState.OPEN:
-        if previous.last_event.created_at > event.created_at - window:
-            return _bump(previous, event)
+        if previous.last_at > event.created_at - window:
+            return _bump(previous, at=event.created_at, event=event)
     if previous is not None:
         denials = denials.filter(pk__gt=previous.last_event_id)
     count = denials.count()
@@ -233,6 +235,7 @@ def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
         event_count=count,
         message=f"{count} denials at {point} within {minutes} minutes",
         created_at=event.created_at,
+        last_at=event.created_at,
     )
     log.warning("access alert", extra={"alert": alert.pk, "kind": kind, "point": point.pk})
     return alert
@@ -242,40 +245,107 @@ def _raise(
     kind: str, event: AccessEvent, message: str, window: timedelta, person: User | None = None
 ) -> Alert:
     """A new alert, or the same open one bumped when it fired here within the window."""
+    return _raise_or_bump(
+        kind=kind,
+        at=event.created_at,
+        message=message,
+        window=window,
+        access_point=event.access_point,
+        person=person,
+        event=event,
+    )
+
+
+def _raise_or_bump(
+    *,
+    kind: str,
+    at: datetime,
+    message: str,
+    window: timedelta,
+    access_point: AccessPoint | None = None,
+    device: Device | None = None,
+    person: User | None = None,
+    event: AccessEvent | None = None,
+) -> Alert:
     recent = (
         Alert.objects.filter(
             kind=kind,
-            access_point=event.access_point,
+            access_point=access_point,
+            device=device,
             person=person,
             state=AlertState.OPEN,
-            last_event__created_at__gt=event.created_at - window,
+            last_at__gt=at - window,
         )
         .order_by("-pk")
         .first()
     )
     if recent is not None:
-        return _bump(recent, event)
+        return _bump(recent, at=at, event=event)
     alert = Alert.objects.create(
         kind=kind,
-        access_point=event.access_point,
+        access_point=access_point,
+        device=device,
         person=person,
         first_event=event,
         last_event=event,
         message=message[:300],
-        # Raised when the event happened (the same instant, unless the event is history).
-        created_at=event.created_at,
+        # Raised when it happened (the same instant, unless the event is history).
+        created_at=at,
+        last_at=at,
     )
     log.warning(
-        "access alert", extra={"alert": alert.pk, "kind": kind, "point": event.access_point_id}
+        "access alert",
+        extra={
+            "alert": alert.pk,
+            "kind": kind,
+            "point": alert.access_point_id,
+            "device": alert.device_id,
+        },
     )
     return alert
 
 
-def _bump(alert: Alert, event: AccessEvent) -> Alert:
-    alert.last_event = event
-    alert.event_count += 1
-    alert.save(update_fields=["last_event", "event_count", "updated_at"])
+def _bump(alert: Alert, *, at: datetime, event: AccessEvent | None = None) -> Alert:
+    """One more occurrence on an open alert; the count rises in the database, so a burst of
+    concurrent spoofs loses none."""
+    changes = {
+        "event_count": F("event_count") + 1,
+        "last_at": Greatest("last_at", Value(at)),
+        "updated_at": timezone.now(),
+    }
+    if event is not None:
+        changes["last_event"] = event
+    Alert.objects.filter(pk=alert.pk).update(**changes)
+    alert.refresh_from_db(fields=["event_count", "last_at", "last_event", "updated_at"])
     return alert
+
+
+def raise_spoof_alert(
+    *, device: Device | None, person: User | None, where: str, at: datetime | None = None
+) -> Alert:
+    """A spoof caught outside a door's check (a kiosk, the personal clock, the face sign-in):
+    the guards' alert, one per device (or per person without a device) and window, bumped by
+    every repeat. Door checks log their spoofs as access events, whose alert ``raise_alerts``
+    raises."""
+    if device is None and person is None:
+        raise ValueError("a spoof alert names a device or a person")
+    at = at or timezone.now()
+    window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
+    if device is not None:
+        place = f"{device}, {device.location}" if device.location else str(device)
+        claim = f" (claiming to be {person})" if person is not None else ""
+        message = f"At {place}{claim}"
+        person = None  # a claim made at a device proves nothing about the person
+    else:
+        message = f"Face check of {person} ({where})" if where else f"Face check of {person}"
+    return _raise_or_bump(
+        kind=AlertKind.SPOOF_SUSPECTED,
+        at=at,
+        message=message,
+        window=window,
+        device=device,
+        person=person,
+    )
 
 
 @transaction.atomic
