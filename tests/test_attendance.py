@@ -290,9 +290,11 @@ def test_a_rejected_pin_event_stops_counting(kiosk_client, worker, people, setti
     assert clock_pin(kiosk_client, worker).json()["event"]["direction"] == "in"
 
 
+@pytest.mark.calendar
 def test_correction_requests_are_validated(client, worker):
     client.force_login(worker)
-    future = (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    # The form reads local time in the display zone: UTC + 2 h is "now" in Berlin summer time.
+    future = (timezone.localtime(timezone=BERLIN) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     page = client.post(
         reverse("attendance:timesheet"), {"direction": "out", "timestamp": future, "reason": "x"}
     )
