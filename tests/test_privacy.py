@@ -128,6 +128,7 @@ def test_withdrawing_consent_erases_and_blocks_new_enrolment(
         services.start_enrolment(person=person, images=photos("deepface_06", [1, 2, 3]))
 
 
+@pytest.mark.calendar
 def test_retention_job_deletes_unused_templates_and_is_idempotent(
     make_person, django_capture_on_commit_callbacks, settings
 ):
