@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,7 @@ from accounts import audit
 from accounts.throttles import FACE_THROTTLES, FaceGuidanceThrottle, FaceIPThrottle
 
 from . import enrolment_links, privacy, services
-from .api import ConsentRequest, EnrolmentJobSerializer, _image_bytes
+from .api import ConsentRequest, EnrolmentJobSerializer, ImageRequest, _image_bytes
 from .errors import BiometricError
 from .models import PolicyDocument
 
@@ -42,6 +42,10 @@ def enrol_page(request: HttpRequest, token: str) -> HttpResponse:
         "biometrics/enrol_link.html",
         {"person": link.person, "expires_at": link.expires_at, "config": config},
     )
+
+
+class LinkPhotosRequest(serializers.Serializer):
+    images = serializers.ListField(child=serializers.FileField(), min_length=3, max_length=5)
 
 
 class _LinkView(APIView):
@@ -86,7 +90,7 @@ class LinkAnalyseView(_LinkView):
     throttle_classes = (FaceGuidanceThrottle, FaceIPThrottle)
     parser_classes = (MultiPartParser, FormParser)
 
-    @extend_schema(responses=dict)
+    @extend_schema(request={"multipart/form-data": ImageRequest}, responses=dict)
     def post(self, request, token):
         enrolment_links.open_link(token, request=request)
         return Response(services.analyse_frame(image=_image_bytes(request)))
@@ -96,7 +100,10 @@ class LinkPhotosView(_LinkView):
     throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
-    @extend_schema(responses={202: EnrolmentJobSerializer})
+    @extend_schema(
+        request={"multipart/form-data": LinkPhotosRequest},
+        responses={202: EnrolmentJobSerializer},
+    )
     def post(self, request, token):
         images = [f.read() for f in request.FILES.getlist("images")]
         job = enrolment_links.start_enrolment(token=token, images=images, request=request)

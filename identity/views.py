@@ -20,9 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as oauth_views
 from oauth2_provider.models import get_application_model
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -190,6 +191,12 @@ class FaceMismatch(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
 
 
+class FaceStepRequest(serializers.Serializer):
+    frames = serializers.ListField(child=serializers.FileField(), required=False)
+    image = serializers.FileField(required=False, help_text="One photo where liveness is off.")
+    nonce = serializers.CharField(required=False)
+
+
 class FaceStepView(APIView):
     """POST a liveness burst (``frames`` + the challenge's ``nonce``): on a match the session
     holds the ``face`` factor. Same engine, thresholds, lock-outs and audit as the personal
@@ -199,6 +206,7 @@ class FaceStepView(APIView):
     throttle_classes = FACE_THROTTLES
     parser_classes = (MultiPartParser, FormParser)
 
+    @extend_schema(request={"multipart/form-data": FaceStepRequest}, responses=dict)
     def post(self, request):
         frames = [f.read() for f in request.FILES.getlist("frames")]
         image = request.FILES.get("image")
