@@ -7,12 +7,20 @@ from cryptography.fernet import Fernet
 
 from .conftest import REPO
 
+def _rsa_pem() -> str:
+    from identity.conf import new_rsa_pem
+
+    return new_rsa_pem()
+
+
 PRODUCTION_SECRETS = {
     "SECRET_KEY": "x7Kq!vR2#pL9@mN4$wT6^yU8&zA1*bC3(dE5)fG0_hJ-iK+lM=nO[pQ]rS{tU}vW",
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "faceauth.example.com",
     # The shared cache for lock-outs and rate limits (tests/security/test_shared_state.py).
     "REDIS_URL": "redis://redis.example.internal:6379/0",
+    # The identity provider's signing key (docs/identity.md).
+    "OIDC_RSA_PRIVATE_KEYS": _rsa_pem(),
 }
 
 
