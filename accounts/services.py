@@ -260,3 +260,48 @@ def revoke_device(*, device: Device, actor: User | None = None) -> Device:
     )
     pairing.revoke_pairing_links(device=device, actor=actor, reason="device_revoked")
     return device
+
+
+def create_department(*, name: str, actor: User | None = None) -> Department:
+    """A department by its name; its code is a unique slug of the name."""
+    from django.utils.text import slugify
+
+    base = slugify(name)[:32] or "department"
+    code, n = base, 1
+    while Department.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}-{n}"
+    department = Department(name=name, code=code)
+    department.full_clean()
+    department.save()
+    audit.record_change(
+        actor=actor, target=department, message="Created department", action="department.create"
+    )
+    return department
+
+
+def rename_department(*, department: Department, name: str, actor: User | None = None) -> None:
+    if department.name == name:
+        return
+    previous, department.name = department.name, name
+    department.full_clean()
+    department.save(update_fields=["name"])
+    audit.record_change(
+        actor=actor,
+        target=department,
+        message="Renamed department",
+        action="department.rename",
+        details={"from": previous, "to": name},
+    )
+
+
+def delete_department(*, department: Department, actor: User | None = None) -> None:
+    """Its people stay, without a department."""
+    audit.record(
+        "department.delete",
+        actor=actor,
+        outcome="done",
+        target=department,
+        details={"people": department.people.count()},
+    )
+    department.delete()

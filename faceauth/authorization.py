@@ -200,6 +200,20 @@ URLS: dict[str, Rule] = {
     "identity:apps": page(PEOPLE),
     "identity:app-revoke": page(PEOPLE),
     "api-identity-face": api(PEOPLE),
+    # SCIM 2.0 (docs/identity.md, "Provisioning"): a provisioning client's token, nothing else.
+    "scim:service-provider-config": api(PROVISIONING),
+    "scim:resource-types": api(PROVISIONING),
+    "scim:resource-type": api(PROVISIONING),
+    "scim:schemas": api(PROVISIONING),
+    "scim:schema": api(PROVISIONING),
+    "scim:users": api(PROVISIONING),
+    "scim:users-search": api(PROVISIONING),
+    "scim:user": api(PROVISIONING),
+    "scim:groups": api(PROVISIONING),
+    "scim:groups-search": api(PROVISIONING),
+    "scim:group": api(PROVISIONING),
+    "scim:search": api(PROVISIONING),
+    "scim:not-found": api(PROVISIONING),
     # Devices and doors (docs/access_control.md, "Devices"): admins; the one-time pairing link
     # is its own credential (checked by its view); the landing page serves paired screens.
     "devices:list": page(ADMINS),

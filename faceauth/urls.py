@@ -50,6 +50,8 @@ urlpatterns = [
     path("o/", include("identity.oidc_urls")),
     path("identity/", include("identity.urls")),
     path("api/identity/face/", identity_views.FaceStepView.as_view(), name="api-identity-face"),
+    # SCIM 2.0 provisioning (docs/identity.md, "Provisioning"): a provisioning token only.
+    path("scim/v2/", include("identity.scim.urls")),
     path(
         "api/schema/",
         SchemaView.as_view(),

@@ -52,9 +52,24 @@ class Subject(models.Model):
     )
     sub = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Set by a SCIM DELETE: the person is offboarded and anonymised, and SCIM no longer
+    # knows them (their records stay for their retention periods).
+    deprovisioned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.sub)
+
+
+class GroupLink(models.Model):
+    """A department's SCIM ``externalId`` (the directory's own id of the group)."""
+
+    department = models.OneToOneField(
+        "accounts.Department", on_delete=models.CASCADE, related_name="scim_link"
+    )
+    external_id = models.CharField(max_length=200, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.department}: {self.external_id}"
 
 
 class Consent(models.Model):
