@@ -15,13 +15,12 @@ Order, first match decides:
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.site_time import local_time  # weekly windows are local, DST included
 
 from .models import AccessRule, Area, Effect, VisitorPass
 from .reasons import Reason
@@ -42,15 +41,6 @@ class AccessDecision:
         if self.visitor_pass is not None:
             return f"{what} (pass #{self.visitor_pass.pk})"
         return what
-
-
-def site_zone() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
-
-
-def local_time(at: datetime) -> datetime:
-    """``at`` on the site's wall clock: weekly windows are local, DST included."""
-    return at.astimezone(site_zone())
 
 
 def rules_for(person: User, areas: list[Area]) -> list[AccessRule]:

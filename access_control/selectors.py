@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.permissions import role_of
+from accounts.site_time import site_zone
 
 from .models import (
     AccessEvent,
@@ -21,7 +22,6 @@ from .models import (
 )
 from .reasons import Reason as Reason
 from .reasons import reason_label as reason_label
-from .rules import site_zone
 
 LOG_ROLES = (Role.ADMIN, Role.GUARD)
 PASS_ISSUERS = (Role.ADMIN, Role.GUARD, Role.MANAGER, Role.EMPLOYEE)

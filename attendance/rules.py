@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import (
     Case,
     F,
@@ -49,6 +48,8 @@ from django.db.models.functions import (
 )
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
+from accounts.site_time import site_zone as display_zone
+
 from . import conf
 from .models import ClockEvent, Direction, SessionStatus, WorkSession
 
@@ -56,10 +57,6 @@ from .models import ClockEvent, Direction, SessionStatus, WorkSession
 LATE_UNIT_SECONDS = 60
 # The only sessions whose time counts as worked.
 WORKED_STATUS = SessionStatus.CLOSED
-
-
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
 
 
 # ---------------------------------------------------------------- work day and sessions

@@ -1,5 +1,8 @@
 """State changes of attendance, one module per topic. Views, the admin and tasks call these."""
 
+from accounts.site_time import local_time
+
+from ..rules import display_zone
 from .clocking import ClockResult, clock, parse_capture_id
 from .corrections import decide_correction, may_decide, request_correction
 from .privacy import (
@@ -9,7 +12,7 @@ from .privacy import (
     redact_biometrics,
     retention_cutoff,
 )
-from .sessions import display_zone, local_time, pair_events, rebuild_sessions
+from .sessions import pair_events, rebuild_sessions
 
 __all__ = [
     "ClockResult",

@@ -18,6 +18,7 @@ from accounts import services as accounts
 from accounts.idempotency import fingerprint, replay
 from accounts.limits import AttemptLimit, Limited, Policy
 from accounts.models import Device, DeviceKind, User
+from accounts.site_time import local_time
 from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
 
@@ -38,7 +39,7 @@ from ..errors import (
 from ..models import Capture, ClockEvent, Direction, Method
 from ..participation import require_participant
 from .corrections import open_pin_review
-from .sessions import local_time, rebuild_sessions
+from .sessions import rebuild_sessions
 
 log = logging.getLogger("faceauth.attendance")
 

@@ -12,7 +12,8 @@ from accounts.permissions import role_of
 
 from ..errors import AlreadyDecided, InvalidCorrection, InvalidDirection, NotAllowed
 from ..models import ClockEvent, Correction, CorrectionKind, CorrectionStatus, Direction, Method
-from .sessions import display_zone, rebuild_sessions
+from ..rules import display_zone
+from .sessions import rebuild_sessions
 
 PIN_REVIEW_REASON = "Clocked with employee number and PIN instead of the face."
 

@@ -13,7 +13,7 @@ from accounts.pseudonyms import pseudonym_of
 
 from .. import conf
 from ..models import ClockEvent, Correction, WorkSession
-from .sessions import display_zone
+from ..rules import display_zone
 
 log = logging.getLogger("faceauth.attendance")
 

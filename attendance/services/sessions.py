@@ -9,11 +9,7 @@ from accounts.models import User
 
 from .. import selectors
 from ..models import WorkSession
-from ..rules import display_zone, pair_events
-
-
-def local_time(value: datetime) -> datetime:
-    return value.astimezone(display_zone())
+from ..rules import pair_events
 
 
 def rebuild_sessions(*, person: User, since: datetime | None = None) -> list[WorkSession]:

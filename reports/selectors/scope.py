@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils import timezone
 from access_control.selectors import areas_of_department, descendants
 from accounts.models import Role
 from accounts.permissions import role_of
+from accounts.site_time import site_zone
 
 # Which roles read which report.
 REPORT_ROLES: dict[str, tuple[str, ...]] = {
@@ -30,12 +30,8 @@ DEFAULT_DAYS = 30
 STAFF_ROLES = (Role.EMPLOYEE, Role.MANAGER, Role.GUARD, Role.ADMIN)
 
 
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.DISPLAY_TIME_ZONE)
-
-
 def default_range(today: date | None = None) -> tuple[date, date]:
-    today = today or timezone.localdate(timezone=display_zone())
+    today = today or timezone.localdate(timezone=site_zone())
     return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
@@ -49,7 +45,7 @@ class Scope:
     person_id: int | None = None
     # None: every area; otherwise the set a query must stay inside.
     area_ids: frozenset[int] | None = None
-    zone: ZoneInfo = field(default_factory=display_zone)
+    zone: ZoneInfo = field(default_factory=site_zone)
 
     @property
     def start_at(self) -> datetime:
