@@ -1,13 +1,17 @@
 """Token authentication for kiosks and door terminals."""
 
 import hashlib
+import logging
 from datetime import timedelta
 
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 
 from .models import Device
+
+logger = logging.getLogger(__name__)
 
 # Writing last_seen on every request would make every frame a write; once a minute is plenty.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -17,8 +21,14 @@ def touch(device: Device) -> None:
     """Record that the device was seen now (a token request or a paired screen's request)."""
     now = timezone.now()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
-        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
         device.last_seen_at = now
+        # Best effort: concurrent requests of one device race for this write, and SQLite answers
+        # the loser with "table is locked". A missed last-seen must never fail the request.
+        try:
+            with transaction.atomic():
+                Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        except OperationalError:
+            logger.info("last-seen not recorded (concurrent write)", extra={"device": device.pk})
 
 
 class DevicePrincipal:

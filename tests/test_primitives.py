@@ -175,7 +175,7 @@ def test_deleting_a_person_keeps_their_audit_entries_without_the_link(make_perso
     assert entry.actor_id is None and entry.actor_label == gone.username
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_flush_empties_the_logs_and_keeps_the_triggers(make_row):
     row = make_row("clock")
     call_command("flush", verbosity=0, interactive=False)

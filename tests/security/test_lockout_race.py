@@ -49,7 +49,7 @@ def together(n: int, call) -> list:
     return results
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_wrong_pins_lock_the_number_and_the_right_pin_is_refused(
     settings, make_person, kiosk
 ):
@@ -95,7 +95,7 @@ def test_attempt_limit_lets_exactly_the_threshold_through_concurrent_callers(db)
     assert 55 <= limit.retry_after("subject") <= 60
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_face_failures_for_one_person_are_counted_under_the_row_lock(make_person):
     from biometrics import lockouts
     from biometrics.models import FaceLockout
