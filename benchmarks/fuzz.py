@@ -47,7 +47,8 @@ def identities() -> dict[str, list[str]]:
     )  # fmt: skip
     session = SessionStore()
     session[SESSION_KEY] = str(admin.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The last backend signs people in; the first (axes) only refuses locked-out sign-ins.
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
     session.create()
     csrf = secrets.token_hex(16)  # a 32-character secret: cookie and header must agree
