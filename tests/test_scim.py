@@ -73,8 +73,22 @@ def tester_fills_datetimes(monkeypatch):
         monkeypatch.setattr(module, "generate_random_value", generate)
 
 
+@pytest.fixture
+def connections_kept_open():
+    """A bare WSGIHandler ends each request by closing the database connection (the test client
+    turns that off): on PostgreSQL that closes the test's transaction under it."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 def test_scim2_tester_passes_every_check_of_the_supported_features(
-    scim_token, capsys, tester_fills_datetimes
+    scim_token, capsys, tester_fills_datetimes, connections_kept_open
 ):
     client = WSGISCIMClient(
         WSGIHandler(), base_url=BASE, headers={"Authorization": f"Bearer {scim_token}"}

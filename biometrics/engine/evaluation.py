@@ -6,6 +6,7 @@ image has several faces the one nearest the centre is used (LFW's convention).""
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import time
 from collections import defaultdict
@@ -89,7 +90,9 @@ def compute_embeddings(
     files = [str(faces_dir / p) for p in paths]
     workers = workers or min(2, os.cpu_count() or 1)
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        # Spawned, not forked: a fork of a Django process copies its open Redis/broker
+        # connections, and kombu's after-fork cleanup blocks on them (evaluate_faces hung).
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_embed_file, files, chunksize=16))
     else:
         results = [_embed_file(f) for f in files]
