@@ -7,6 +7,7 @@ from cryptography.fernet import Fernet
 
 from .conftest import REPO
 
+
 def _rsa_pem() -> str:
     from identity.conf import new_rsa_pem
 
