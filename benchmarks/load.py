@@ -903,7 +903,9 @@ def run_faults(args, stack: Stack, kiosk: Kiosks, ledger: Ledger, people) -> dic
         # The worker reconnects to the broker by itself; then kill it in the middle of a job.
         time.sleep(2)
         out["celery_worker_kill"] = db_call(
-            lambda: worker_kill_during_enrolment(stack, people[0][1])
+            # A face nobody in the run has: another person's face is held by the
+            # duplicate-identity check (biometrics/enrolment_checks.py), as it should be.
+            lambda: worker_kill_during_enrolment(stack, identities(len(people) + 1)[-1][1])
         )
         if args.postgres_restart:
             out["postgres"] = outage(
