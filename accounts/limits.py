@@ -7,7 +7,9 @@ it by ``factor`` up to ``max_wait`` (NIST SP 800-63B 5.2.2). A success clears th
 Attempts are counted *before* they are judged (``AttemptLimit.begin``), and the wait that a
 failure would start is taken at once with an atomic add: concurrent attempts can never get past
 the threshold together, the way a read-then-write counter let 40 parallel wrong PINs through
-(security finding 4). ``Attempt.succeeded`` clears the subject, ``Attempt.refund`` gives the
+(security finding 4). When failures race, the one that takes the wait may be counted after
+the threshold-th, so that first wait may be a step longer; never shorter, never more callers
+through. ``Attempt.succeeded`` clears the subject, ``Attempt.refund`` gives the
 attempt back when it turned out not to be one (no face in the frame, a refused request).
 
 The counters live in a ``Store``: ``CacheStore`` (``cache.add`` + ``cache.incr``, atomic on
