@@ -45,13 +45,15 @@ deploy-check: install
 	$(BIN)/python -c "import json, yaml; yaml.safe_load(open('deploy/docker-compose.yml')); \
 		json.load(open('deploy/grafana/faceauth.json'))"
 
-# PYTEST_ARGS narrows a run, e.g. CI's second pass.
+# PYTEST_ARGS narrows a run, e.g. CI's second pass. TEST_WORKERS pytest-xdist processes: the
+# browser tests mostly wait on the fake webcam's real-time clip, so more than the 2 cores pay.
+TEST_WORKERS ?= 3
 test: install lint deploy-check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The date-dependent tests (marker `calendar`) once per weekday and on both DST change days.
 test-calendar: install
-	FACEAUTH_TEST_CLOCKS=calendar $(BIN)/python -m pytest -q -m calendar
+	FACEAUTH_TEST_CLOCKS=calendar $(BIN)/python -m pytest -n $(TEST_WORKERS) -q -m calendar
 
 # Need PostgreSQL and Redis on 127.0.0.1 (CI's second pass). They start gunicorn and a Celery
 # worker of their own, on their own database and Redis db number (benchmarks/, docs/scaling.md).

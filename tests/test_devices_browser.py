@@ -12,7 +12,7 @@ from access_control.models import AccessPoint, AccessRule
 from attendance import services as attendance_services
 
 from .biometrics_helpers import clip_frames, enrol_now
-from .conftest import ARTIFACTS, REPO, SHARED
+from .conftest import ARTIFACTS, SHARED
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,7 +20,6 @@ pytestmark = [
 ]
 
 PASSWORD = "correct-horse-battery"
-DOCS_IMG = REPO / "docs" / "img"
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +71,6 @@ def test_admin_pairs_a_door_by_link_and_the_screen_checks_a_face(
     link = admin.get_attribute("#pairing-url", "href")
     ARTIFACTS.mkdir(exist_ok=True)
     admin.screenshot(path=str(ARTIFACTS / "devices-pairing-link.png"), full_page=True)
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    admin.screenshot(path=str(DOCS_IMG / "devices-pairing-link.png"), full_page=True)
 
     # The door screen: a second browser, nobody signed in, opens the link and confirms.
     screen = chromium("person_03_live_30fps.mjpeg").new_page()
@@ -117,7 +114,6 @@ def test_manager_approves_a_correction_in_the_app(chromium, live_server, people)
     assert "Approved" in page.inner_text(f'#decided tr[data-correction="{correction.pk}"]')
     assert "Nothing waits for you." in page.inner_text("#pending")
     page.screenshot(path=str(ARTIFACTS / "approvals-decided.png"), full_page=True)
-    page.screenshot(path=str(DOCS_IMG / "approvals.png"), full_page=True)
     correction.refresh_from_db()
     assert correction.status == "approved" and correction.decided_by == people["manager"]
     assert correction.decision_note == "Confirmed with the shift lead."
