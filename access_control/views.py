@@ -1,10 +1,8 @@
 """Pages: the door terminal, the guard console, the access log, visitor passes."""
 
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -14,7 +12,7 @@ from django.utils import timezone
 
 from accounts.errors import DomainError
 from accounts.models import Role
-from accounts.permissions import device_page, role_of
+from accounts.permissions import device_page, page_roles, role_of
 from accounts.query_params import InvalidQueryParameter, query_int
 from biometrics.selectors import has_templates, liveness_required
 
@@ -25,22 +23,6 @@ from .reasons import DOOR_TEXT, LOG_TIME_FORMAT
 
 CONSOLE_ROLES = (Role.ADMIN, Role.GUARD)
 LOG_ROLES = (Role.ADMIN, Role.GUARD, Role.MANAGER)
-
-
-def roles_required(*roles: str):
-    """Page decorator: signed in, active, inside the validity window, and one of ``roles``."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if role_of(request.user) not in roles or not request.user.may_authenticate():
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 @device_page("door")
@@ -67,7 +49,7 @@ def door(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@roles_required(*CONSOLE_ROLES)
+@page_roles(*CONSOLE_ROLES)
 def console(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -85,7 +67,7 @@ def console(request: HttpRequest) -> HttpResponse:
     )
 
 
-@roles_required(*LOG_ROLES)
+@page_roles(*LOG_ROLES)
 def event_log(request: HttpRequest) -> HttpResponse:
     q = request.GET
     try:
@@ -111,7 +93,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
     )
 
 
-@roles_required(*selectors.PASS_ISSUERS)
+@page_roles(*selectors.PASS_ISSUERS)
 def pass_list(request: HttpRequest) -> HttpResponse:
     passes = selectors.passes_visible_to(user=request.user).order_by("-starts_at")[:200]
     now = timezone.now()
@@ -119,7 +101,7 @@ def pass_list(request: HttpRequest) -> HttpResponse:
     return render(request, "access_control/pass_list.html", {"rows": rows})
 
 
-@roles_required(*selectors.PASS_ISSUERS)
+@page_roles(*selectors.PASS_ISSUERS)
 def pass_create(request: HttpRequest) -> HttpResponse:
     can_choose = role_of(request.user) in CONSOLE_ROLES
     form = PassForm(request.POST or None, user=request.user, can_choose_sponsor=can_choose)
@@ -164,7 +146,7 @@ def pass_create(request: HttpRequest) -> HttpResponse:
     return render(request, "access_control/pass_form.html", {"form": form})
 
 
-@roles_required(*selectors.PASS_ISSUERS)
+@page_roles(*selectors.PASS_ISSUERS)
 def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visitor_pass = get_object_or_404(selectors.passes_visible_to(user=request.user), pk=pk)
     extend_form = ExtendForm(initial={"ends_at": timezone.localtime(visitor_pass.ends_at)})

@@ -4,11 +4,9 @@ department); who may change whom is accounts.services (may_offboard) and who may
 enrolment link is biometrics.enrolment_checks.may_enrol."""
 
 import hashlib
-from functools import wraps
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -21,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts import audit, services
 from accounts.errors import NotAllowedToOffboard
 from accounts.models import Department, Role
-from accounts.permissions import role_of
+from accounts.permissions import page_roles, role_of
 from accounts.selectors import people_visible_to
 from attendance import selectors as attendance_selectors
 from biometrics import enrolment_links
@@ -35,25 +33,8 @@ PAGE_SIZE = 50
 SESSION_KEY = "people-import"
 
 
-def roles(*allowed: str):
-    """The view's own check (the authorization table refuses first): sign-in, then role."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if role_of(request.user) not in allowed:
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-staff_only = roles(Role.ADMIN, Role.MANAGER)
-admin_only = roles(Role.ADMIN)
+staff_only = page_roles(Role.ADMIN, Role.MANAGER)
+admin_only = page_roles(Role.ADMIN)
 
 
 def _filtered(request: HttpRequest):
