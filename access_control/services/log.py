@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.db.models import F, Value
@@ -50,22 +50,28 @@ OUTSIDE_PASS_REASONS = frozenset(
 UNKNOWN_FACE_REASONS = frozenset({Reason.NOT_RECOGNISED, Reason.NOT_AUTHORISED})
 
 
+class EventFields(TypedDict, total=False):
+    """What a decision may carry beyond where, who and the outcome (the AccessEvent columns)."""
+
+    rule: AccessRule | None
+    visitor_pass: VisitorPass | None
+    score: float | None
+    threshold: float | None
+    model_version: str
+    detail: str
+    liveness: dict | None
+    request_hash: str
+    client_request_id: str
+
+
 def _new_event(
     *,
     access_point: AccessPoint,
     person: User | None,
     granted: bool,
     reason: str,
-    rule: AccessRule | None = None,
-    visitor_pass: VisitorPass | None = None,
-    score: float | None = None,
-    threshold: float | None = None,
-    model_version: str = "",
-    detail: str = "",
-    liveness: dict | None = None,
-    request_hash: str = "",
-    client_request_id: str = "",
     at: datetime | None = None,
+    **fields: Unpack[EventFields],
 ) -> AccessEvent:
     reason = Reason(reason)
     if granted != (reason in GRANTED_REASONS):
@@ -77,16 +83,8 @@ def _new_event(
         person=person,
         decision=Decision.GRANTED if granted else Decision.DENIED,
         reason=reason,
-        rule=rule,
-        visitor_pass=visitor_pass,
         mode=access_point.mode,
-        score=score,
-        threshold=threshold,
-        model_version=model_version,
-        detail=detail,
-        liveness=liveness,
-        request_hash=request_hash,
-        client_request_id=client_request_id,
+        **fields,
     )
 
 
@@ -97,36 +95,15 @@ def record_event(
     person: User | None,
     granted: bool,
     reason: str,
-    rule: AccessRule | None = None,
-    visitor_pass: VisitorPass | None = None,
-    score: float | None = None,
-    threshold: float | None = None,
-    model_version: str = "",
-    detail: str = "",
-    liveness: dict | None = None,
-    request_hash: str = "",
-    client_request_id: str = "",
     at: datetime | None = None,
+    **fields: Unpack[EventFields],
 ) -> AccessEvent:
     """Append one decision to the access log and raise the alerts it triggers.
 
     Also the entry point for other checks (e.g. liveness): ``reason=spoof_suspected`` raises
     the spoof alert."""
     event = _new_event(
-        access_point=access_point,
-        person=person,
-        granted=granted,
-        reason=reason,
-        rule=rule,
-        visitor_pass=visitor_pass,
-        score=score,
-        threshold=threshold,
-        model_version=model_version,
-        detail=detail,
-        liveness=liveness,
-        request_hash=request_hash,
-        client_request_id=client_request_id,
-        at=at,
+        access_point=access_point, person=person, granted=granted, reason=reason, at=at, **fields
     )
     event.save()
     log.info(
