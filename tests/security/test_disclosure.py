@@ -27,6 +27,14 @@ def test_a_device_sees_no_score_for_a_stranger_nor_a_match(
         ).json()
         assert answer["match"] is matched, answer
         assert answer["score"] is None and answer["threshold"] is None, answer
+        # A claim at the kiosk (1:1) answers the same way: whether, never how close.
+        claimed = client.post(
+            "/api/biometrics/verify/",
+            {"image": upload("p.jpg", photo(probe)), "person": person.pk},
+            **auth,
+        ).json()
+        assert claimed["match"] is matched, claimed
+        assert claimed["score"] is None and claimed["threshold"] is None, claimed
 
 
 def test_readyz_says_only_ok_or_fail_per_check(client, db):
