@@ -150,29 +150,22 @@ class Device(models.Model):
         return token
 
 
-class PairingLink(models.Model):
-    """A one-time link that pairs a screen as a kiosk or door (accounts/pairing.py): an admin
-    opens it on the screen or scans its QR code, so no token is typed or copied by hand.
+class OneTimeLink(models.Model):
+    """The one-time link rule (accounts/one_time_links.py), shared by pairing and enrolment
+    links: a credential for one thing, single use, expiring and revocable. Only a SHA-256 of
+    the link's token is stored; the token is in the link, shown once."""
 
-    Single use, expiring within minutes, one open link per device. Only a SHA-256 of the
-    link's token is stored; the token is in the link, shown once.
-    """
-
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="pairing_links")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Pairing link for {self.device} ({self.state})"
 
     @property
     def state(self) -> str:
@@ -183,6 +176,22 @@ class PairingLink(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "open"
+
+
+class PairingLink(OneTimeLink):
+    """A one-time link that pairs a screen as a kiosk or door (accounts/pairing.py): an admin
+    opens it on the screen or scans its QR code, so no token is typed or copied by hand.
+    Expires within minutes; one open link per device.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="pairing_links")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(OneTimeLink.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Pairing link for {self.device} ({self.state})"
 
 
 class AuditEntry(AppendOnlyModel):

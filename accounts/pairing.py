@@ -8,15 +8,13 @@ step is audited. The paired session is bound to the device's current token (``pa
 so rotating or revoking the device still unpairs it.
 """
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, one_time_links
 from .authentication import pair_session, touch
 from .errors import PairingLinkNotFound, PairingLinkNotUsable
 from .models import Device, PairingLink, User
@@ -29,10 +27,6 @@ def ttl() -> timedelta:
     return getattr(settings, "FACEAUTH_PAIRING_LINK_TTL", DEFAULT_TTL)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def issue_pairing_link(*, device: Device, actor: User | None) -> tuple[PairingLink, str]:
     """A new link for ``device`` (its open links are revoked). Returns the link and its token,
@@ -40,11 +34,11 @@ def issue_pairing_link(*, device: Device, actor: User | None) -> tuple[PairingLi
     if not device.is_active:
         raise PairingLinkNotUsable("This device is revoked: issue a new token first.")
     revoke_pairing_links(device=device, actor=actor, reason="replaced")
-    token = secrets.token_urlsafe(32)
+    token, token_hash = one_time_links.new_token()
     now = timezone.now()
     link = PairingLink.objects.create(
         device=device,
-        token_hash=_hash(token),
+        token_hash=token_hash,
         created_by=actor,
         created_at=now,
         expires_at=now + ttl(),
@@ -64,7 +58,7 @@ def revoke_pairing_links(*, device: Device, actor: User | None, reason: str = "r
     now = timezone.now()
     links = list(
         PairingLink.objects.select_for_update().filter(
-            device=device, used_at=None, revoked_at=None, expires_at__gt=now
+            one_time_links.open_links(now), device=device
         )
     )
     for link in links:
@@ -83,7 +77,9 @@ def revoke_pairing_links(*, device: Device, actor: User | None, reason: str = "r
 def find_pairing_link(token: str) -> PairingLink:
     """The link of ``token`` whatever its state (404 if there is none)."""
     link = (
-        PairingLink.objects.select_related("device").filter(token_hash=_hash(token)).first()
+        PairingLink.objects.select_related("device")
+        .filter(token_hash=one_time_links.hash_token(token))
+        .first()
         if token
         else None
     )

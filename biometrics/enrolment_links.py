@@ -7,8 +7,6 @@ step is audited. The enrolment itself is ``services.start_enrolment``, so the co
 the duplicate-identity check (enrolment_checks) apply as on every other path.
 """
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
-from accounts import audit
+from accounts import audit, one_time_links
 from accounts.models import User
 
 from . import enrolment_checks, privacy, services
@@ -43,10 +41,6 @@ def ttl() -> timedelta:
     return getattr(settings, "FACEAUTH_ENROLMENT_LINK_TTL", DEFAULT_TTL)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def issue_link(*, person: User, actor: User | None) -> tuple[EnrolmentLink, str]:
     """A new link for ``person`` (their open links are revoked: one open link per person).
@@ -56,12 +50,12 @@ def issue_link(*, person: User, actor: User | None) -> tuple[EnrolmentLink, str]
         raise InactivePerson()
     now = timezone.now()
     for old in EnrolmentLink.objects.select_for_update().filter(
-        person=person, used_at=None, revoked_at=None, expires_at__gt=now
+        one_time_links.open_links(now), person=person
     ):
         revoke_link(link=old, actor=actor, reason="replaced")
-    token = secrets.token_urlsafe(32)
+    token, token_hash = one_time_links.new_token()
     link = EnrolmentLink.objects.create(
-        person=person, token_hash=_hash(token), created_by=actor, expires_at=now + ttl()
+        person=person, token_hash=token_hash, created_by=actor, expires_at=now + ttl()
     )
     audit.record(
         "enrolment_link.issue",
@@ -90,7 +84,7 @@ def revoke_link(*, link: EnrolmentLink, actor: User | None, reason: str = "revok
 def find_link(token: str) -> EnrolmentLink:
     """The link of ``token`` whatever its state (404 if there is none)."""
     links = EnrolmentLink.objects.select_related("person", "job")
-    link = links.filter(token_hash=_hash(token)).first() if token else None
+    link = links.filter(token_hash=one_time_links.hash_token(token)).first() if token else None
     if link is None:
         raise LinkNotFound()
     return link

@@ -6,9 +6,8 @@ import uuid
 import numpy as np
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import OneTimeLink, User
 
 from .fields import StrictEncryptedTextField
 
@@ -286,41 +285,22 @@ class BiometricConsent(models.Model):
         return f"Consent of {self.person} ({state}, {self.document})"
 
 
-class EnrolmentLink(models.Model):
+class EnrolmentLink(OneTimeLink):
     """A one-time link that lets a person enrol their face on a phone or at reception, without
-    signing in: single use, expiring, revocable (biometrics/enrolment_links.py).
-
-    Only a SHA-256 of the link's token is stored; the token is shown once, when it is issued.
+    signing in (biometrics/enrolment_links.py): the one-time link rule, expiring in days.
     """
 
     person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_links")
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey(
         EnrolmentJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(OneTimeLink.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Enrolment link for {self.person} ({self.state})"
-
-    @property
-    def state(self) -> str:
-        if self.revoked_at:
-            return "revoked"
-        if self.used_at:
-            return "used"
-        if self.expires_at <= timezone.now():
-            return "expired"
-        return "open"
