@@ -11,8 +11,10 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip 2>/dev/null || true
-	$(BIN)/python -m pip install -q -e '.[test]'
+	# uv installs the same packages from PyPI as pip would, in parallel and from its cache: a
+	# fresh venv in about half pip's time (CI makes two per run).
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)

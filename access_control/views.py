@@ -1,6 +1,5 @@
 """Pages: the door terminal, the guard console, the access log, visitor passes."""
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
