@@ -142,11 +142,24 @@ def record_past_events(*, decisions: Sequence[Mapping[str, Any]]) -> list[Access
     return created
 
 
+def _take_turns(*, access_point=None, device=None, person=None) -> None:
+    """The alert rules read, then write (is one open here? how many denials since the last?):
+    two concurrent first events would each raise an alert of their own. A row lock on what the
+    alert is about makes them take turns. FOR NO KEY UPDATE, because the events being written
+    hold key-share locks on that row (their foreign key): a plain FOR UPDATE would deadlock.
+    On SQLite the transaction's write lock already serialises them."""
+    for model, row in ((AccessPoint, access_point), (Device, device), (User, person)):
+        if row is not None:
+            list(model.objects.select_for_update(no_key=True).filter(pk=row.pk).values("pk"))
+            return
+
+
 def raise_alerts(event: AccessEvent) -> list[Alert]:
     """The alert rules, run on every new event (see docs/access_control.md)."""
     if event.granted:
         return []
     point = event.access_point
+    _take_turns(access_point=point)
     alerts = []
     window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
     if event.reason == Reason.SPOOF_SUSPECTED:
@@ -297,6 +310,7 @@ def _bump(alert: Alert, *, at: datetime, event: AccessEvent | None = None) -> Al
     return alert
 
 
+@transaction.atomic
 def raise_spoof_alert(
     *, device: Device | None, person: User | None, where: str, at: datetime | None = None
 ) -> Alert:
@@ -315,6 +329,7 @@ def raise_spoof_alert(
         person = None  # a claim made at a device proves nothing about the person
     else:
         message = f"Face check of {person} ({where})" if where else f"Face check of {person}"
+    _take_turns(device=device, person=person)
     return _raise_or_bump(
         kind=AlertKind.SPOOF_SUSPECTED,
         at=at,
