@@ -8,17 +8,18 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .append_only import CLEAR, AppendOnlyModel
 
 
 class Role(models.TextChoices):
-    EMPLOYEE = "employee", "Employee"
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    GUARD = "guard", "Guard"
-    VISITOR = "visitor", "Visitor"
-    CONTRACTOR = "contractor", "Contractor"
+    EMPLOYEE = "employee", _("Employee")
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    GUARD = "guard", _("Guard")
+    VISITOR = "visitor", _("Visitor")
+    CONTRACTOR = "contractor", _("Contractor")
 
 
 # Roles whose access is time-limited: they must carry a validity window.
@@ -107,8 +108,8 @@ class User(AbstractUser):
 
 
 class DeviceKind(models.TextChoices):
-    KIOSK = "kiosk", "Attendance kiosk"
-    DOOR = "door", "Door terminal"
+    KIOSK = "kiosk", _("Attendance kiosk")
+    DOOR = "door", _("Door terminal")
 
 
 class Device(models.Model):
