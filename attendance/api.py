@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -157,7 +158,7 @@ DATE_FILTERS = [
 
 class InvalidDate(DomainError):
     code = "invalid_date"
-    message = "Dates are YYYY-MM-DD."
+    message = _("Dates are YYYY-MM-DD.")
 
 
 def _date(raw: str | None) -> date | None:

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import Device, User
@@ -51,7 +52,7 @@ PENDING_SIGNATURE = timedelta(minutes=2)  # from the liveness check to the ident
 class LivenessError(BiometricError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "spoof_suspected"
-    message = "We could not confirm a live person. Please try again and follow the instruction."
+    message = _("We could not confirm a live person. Please try again and follow the instruction.")
 
 
 class NonceError(BiometricError):
@@ -164,7 +165,7 @@ def _draw(count: int, forced: str) -> list[str]:
     choices = [forced] if forced else list(engine_liveness.CHALLENGES)
     rng = secrets.SystemRandom()
     picked: list[str] = []
-    for _ in range(max(1, count)):
+    for _step in range(max(1, count)):
         # Two challenges are two different actions where possible.
         options = [c for c in choices if c not in picked] or choices
         picked.append(rng.choice(options))

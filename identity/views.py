@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as oauth_views
@@ -187,7 +188,7 @@ def face_step(request: HttpRequest) -> HttpResponse:
 
 class FaceMismatch(DomainError):
     code = "face_mismatch"
-    message = "This face does not match your enrolled face. Please try again."
+    message = _("This face does not match your enrolled face. Please try again.")
     status_code = status.HTTP_403_FORBIDDEN
 
 
