@@ -122,4 +122,6 @@ def navigation(request) -> dict:
         "nav_items": items,
         "nav_tree": menu_tree(items),
         "display_time_zone": settings.DISPLAY_TIME_ZONE,
+        # The switcher names each language in itself (settings.LANGUAGES, never translated).
+        "language_choices": settings.LANGUAGES,
     }
