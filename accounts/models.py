@@ -77,12 +77,16 @@ class User(AbstractUser):
         super().clean()
         if self.role in TIME_LIMITED_ROLES and not (self.valid_from and self.valid_until):
             raise ValidationError(
-                {"valid_until": "Visitors and contractors need a validity window (from and until)."}
+                {
+                    "valid_until": _(
+                        "Visitors and contractors need a validity window (from and until)."
+                    )
+                }
             )
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValidationError({"valid_until": "The window must end after it starts."})
+            raise ValidationError({"valid_until": _("The window must end after it starts.")})
         if self.sponsor_id and self.sponsor_id == self.pk:
-            raise ValidationError({"sponsor": "A person cannot sponsor themselves."})
+            raise ValidationError({"sponsor": _("A person cannot sponsor themselves.")})
 
     def is_within_validity(self, at=None) -> bool:
         at = at or timezone.now()
