@@ -31,7 +31,7 @@ MENU: list[tuple[Promise, str, tuple[str, ...]]] = [
     (_("Approvals"), "attendance:approvals", (Role.MANAGER, Role.ADMIN)),
     (_("People"), "people:list", (Role.ADMIN, Role.MANAGER)),
     (_("Devices"), "devices:list", (Role.ADMIN,)),
-    (_("Admin"), "admin:index", (Role.ADMIN, Role.MANAGER)),
+    (pgettext_lazy("menu", "Admin"), "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 
 

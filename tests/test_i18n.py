@@ -15,7 +15,14 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from .test_ui_pages import PASSWORD, html_pages, new_context, pages_of, site  # noqa: F401
+from .test_ui_pages import (  # noqa: F401  (site: the pages fixture)
+    MENU_SPREAD,
+    OVERFLOW,
+    PASSWORD,
+    html_pages,
+    pages_of,
+    site,
+)
 
 LOCALE = Path(settings.LOCALE_PATHS[0]) / "de" / "LC_MESSAGES"
 DOMAINS = ("django", "djangojs")
@@ -23,6 +30,12 @@ GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
 ROLES = ("admin", "manager", "guard", "employee", "visitor", "contractor")
 # Pages whose text is a document the site publishes (biometrics.PolicyDocument), not UI text.
 STORED_TEXT = {reverse("privacy-notice"), reverse("retention-policy")}
+# Every button of the kiosk's direction group inside the group's box (no text cut off).
+FITS = """() => {
+  const group = document.querySelector('.direction').getBoundingClientRect();
+  return Array.from(document.querySelectorAll('.direction .dir'))
+    .every(b => b.getBoundingClientRect().right <= group.right + 1);
+}"""
 
 
 # ------------------------------------------------------------------ the catalogues
@@ -260,4 +273,68 @@ def test_the_german_ui_in_chromium(chromium, live_server, site):  # noqa: F811
     page.reload()
     assert page.get_attribute("html", "lang") == "en-gb"
     assert "Sign out" in page.inner_text("header")
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_german_pages_keep_the_layout(chromium, live_server, site):  # noqa: F811
+    """German words are longer: the admin's menu (the longest) still keeps to one line at
+    1366 px, and no page scrolls sideways at 360 px; a paired kiosk greets in German."""
+    browser = chromium().browser
+    context = browser.new_context(locale="de-DE", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", site["people"]["admin"].username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    problems = []
+    for name in ("home", "people:list", "access:console", "reports:attendance", "devices:list"):
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.goto(live_server.url + reverse(name))
+        if page.evaluate(MENU_SPREAD) > 12:
+            problems.append(f"{name}: the top bar wraps at 1366 px")
+        page.set_viewport_size({"width": 360, "height": 800})
+        width = page.evaluate(OVERFLOW)
+        if width > 360:
+            problems.append(f"{name}: {width} px wide at 360 px")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + reverse("home"))
+    page.screenshot(path="test-artifacts/i18n-home-admin-de.png")
+    assert not problems, problems
+    context.close()
+
+    # The kiosk: a paired screen in a German browser, its texts set by attendance-kiosk.js.
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    target = reverse("attendance:kiosk")
+    page.goto(f"{live_server.url}{reverse('pair-device')}?next={target}")
+    page.fill("input[name=token]", site["kiosk"].token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{target}")
+    assert page.get_attribute("html", "lang") == "de"
+    assert page.inner_text("#kiosk-title") == "Ein- oder ausstempeln"
+    page.wait_for_function(
+        "() => !/Kamera wird gestartet/.test(document.getElementById('guide').textContent)",
+        timeout=30000,
+    )
+    guide = page.inner_text("#guide")
+    assert "Kamera" in guide or "Gesicht" in guide or "Stillhalten" in guide, guide
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", page.inner_text("#now"))
+    assert page.locator(".dir").all_inner_texts() == ["Automatisch A", "Kommen I", "Gehen O"]
+    for width in (1280, 360):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate(FITS), f"the kiosk's buttons do not fit at {width} px"
+        assert page.evaluate(OVERFLOW) <= width
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.keyboard.press("p")
+    page.keyboard.type("NIEMAND-1")
+    page.keyboard.press("Tab")
+    page.keyboard.type("0000")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('announce').textContent.length > 0")
+    # The server's refusal, in German, read out by the live region.
+    assert "Personalnummer oder PIN ist nicht korrekt" in page.inner_text("#announce")
+    page.screenshot(path="test-artifacts/i18n-kiosk-de.png")
     context.close()
