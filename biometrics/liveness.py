@@ -60,24 +60,27 @@ class NonceError(BiometricError):
 
 
 REFUSALS = {
-    "nonce_missing": (status.HTTP_400_BAD_REQUEST, "Ask for a challenge first."),
-    "nonce_invalid": (status.HTTP_400_BAD_REQUEST, "Unknown challenge. Please try again."),
-    "nonce_expired": (status.HTTP_400_BAD_REQUEST, "The challenge expired. Please try again."),
-    "nonce_wrong_device": (status.HTTP_403_FORBIDDEN, "This challenge belongs to another device."),
-    "nonce_reused": (status.HTTP_409_CONFLICT, "This challenge was already used."),
+    "nonce_missing": (status.HTTP_400_BAD_REQUEST, _("Ask for a challenge first.")),
+    "nonce_invalid": (status.HTTP_400_BAD_REQUEST, _("Unknown challenge. Please try again.")),
+    "nonce_expired": (status.HTTP_400_BAD_REQUEST, _("The challenge expired. Please try again.")),
+    "nonce_wrong_device": (
+        status.HTTP_403_FORBIDDEN,
+        _("This challenge belongs to another device."),
+    ),
+    "nonce_reused": (status.HTTP_409_CONFLICT, _("This challenge was already used.")),
     "nonce_superseded": (
         status.HTTP_409_CONFLICT,
-        "A newer challenge replaced this one. Please try again.",
+        _("A newer challenge replaced this one. Please try again."),
     ),
     "challenge_too_weak": (
         status.HTTP_403_FORBIDDEN,
-        "This challenge asks for fewer actions than this device requires.",
+        _("This challenge asks for fewer actions than this device requires."),
     ),
-    "replay": (status.HTTP_409_CONFLICT, "These frames were already sent once."),
-    "too_many_frames": (status.HTTP_400_BAD_REQUEST, "Too many frames in one capture."),
+    "replay": (status.HTTP_409_CONFLICT, _("These frames were already sent once.")),
+    "too_many_frames": (status.HTTP_400_BAD_REQUEST, _("Too many frames in one capture.")),
     "liveness_required": (
         status.HTTP_400_BAD_REQUEST,
-        "A live capture (challenge and frames) is required here.",
+        _("A live capture (challenge and frames) is required here."),
     ),
 }
 
