@@ -15,6 +15,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from .conftest import ARTIFACTS
 from .test_ui_pages import (  # noqa: F401  (site: the pages fixture)
     MENU_SPREAD,
     OVERFLOW,
@@ -260,7 +261,7 @@ def test_the_german_ui_in_chromium(chromium, live_server, site):  # noqa: F811
     assert re.search(r"verweigert \(33,3\s%\)", kpis), kpis  # 1 of 3: German decimal comma
     weekdays = page.locator("#heatmap th").all_inner_texts()
     assert "Mo" in weekdays and "So" in weekdays, weekdays
-    page.screenshot(path="test-artifacts/i18n-report-de.png")
+    page.screenshot(path=str(ARTIFACTS / "i18n-report-de.png"))
 
     # The switcher, by keyboard: English from now on, also after a reload.
     page.focus("#lang-select")
@@ -301,7 +302,7 @@ def test_german_pages_keep_the_layout(chromium, live_server, site):  # noqa: F81
             problems.append(f"{name}: {width} px wide at 360 px")
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(live_server.url + reverse("home"))
-    page.screenshot(path="test-artifacts/i18n-home-admin-de.png")
+    page.screenshot(path=str(ARTIFACTS / "i18n-home-admin-de.png"))
     assert not problems, problems
     context.close()
 
@@ -336,5 +337,5 @@ def test_german_pages_keep_the_layout(chromium, live_server, site):  # noqa: F81
     page.wait_for_function("() => document.getElementById('announce').textContent.length > 0")
     # The server's refusal, in German, read out by the live region.
     assert "Personalnummer oder PIN ist nicht korrekt" in page.inner_text("#announce")
-    page.screenshot(path="test-artifacts/i18n-kiosk-de.png")
+    page.screenshot(path=str(ARTIFACTS / "i18n-kiosk-de.png"))
     context.close()
