@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from .conftest import ARTIFACTS
 from .test_ui_pages import (  # noqa: F401  (site: the pages fixture)
@@ -37,6 +38,14 @@ FITS = """() => {
   return Array.from(document.querySelectorAll('.direction .dir'))
     .every(b => b.getBoundingClientRect().right <= group.right + 1);
 }"""
+
+
+@pytest.fixture(autouse=True)
+def _back_to_the_default_language():
+    """LocaleMiddleware activates each request's language in the thread that serves it (the
+    test's, with the test client) and leaves it there: later tests start in the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 # ------------------------------------------------------------------ the catalogues
@@ -339,3 +348,18 @@ def test_german_pages_keep_the_layout(chromium, live_server, site):  # noqa: F81
     assert "Personalnummer oder PIN ist nicht korrekt" in page.inner_text("#announce")
     page.screenshot(path=str(ARTIFACTS / "i18n-kiosk-de.png"))
     context.close()
+
+
+@pytest.mark.django_db
+def test_stored_names_do_not_follow_the_request_language(make_person, department, people):
+    """A role's group and the admin history keep the source text, whoever's language is
+    active when a person is onboarded (a German admin must not create a group "Führungskraft")."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.auth.models import Group
+
+    with translation.override("de"):
+        person = make_person("manager", department=department, actor=people["admin"])
+    assert list(person.groups.values_list("name", flat=True)) == ["Manager"]
+    assert not Group.objects.filter(name="Führungskraft").exists()
+    history = LogEntry.objects.get(object_id=str(person.pk), user=people["admin"])
+    assert history.change_message == "Onboarded as Manager"

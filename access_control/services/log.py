@@ -5,14 +5,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts import audit
-from accounts.models import Device, User
+from accounts.models import Device, Role, User
 
 from .. import conf
 from ..errors import AlertStateError
@@ -143,12 +142,6 @@ def record_past_events(*, decisions: Sequence[Mapping[str, Any]]) -> list[Access
     return created
 
 
-def _stored_text(label) -> str:
-    """An alert's message is stored once and read in any language: it keeps the source text."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(label)
-
-
 def raise_alerts(event: AccessEvent) -> list[Alert]:
     """The alert rules, run on every new event (see docs/access_control.md)."""
     if event.granted:
@@ -178,8 +171,8 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
             _raise(
                 AlertKind.VISITOR_OUTSIDE_PASS,
                 event,
-                f"{_stored_text(person.get_role_display())} {person} refused at {point}: "
-                f"{_stored_text(Reason(event.reason).label).lower()}",
+                f"{audit.source_text(Role(person.role).label)} {person} refused at {point}: "
+                f"{audit.source_text(Reason(event.reason).label).lower()}",
                 window,
                 person=person,
             )

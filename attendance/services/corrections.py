@@ -110,7 +110,7 @@ def decide_correction(
         action=f"correction.{correction.status}",
         actor=reviewer,
         target=correction,
-        message=correction.get_status_display(),
+        message=audit.source_text(CorrectionStatus(correction.status).label),
         details={
             "person": correction.person_id,
             "kind": correction.kind,
