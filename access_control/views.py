@@ -73,7 +73,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
     try:
         area, point = query_int(q, "area"), query_int(q, "point")
     except InvalidQueryParameter as exc:
-        return HttpResponseBadRequest(exc.message)
+        return HttpResponseBadRequest(str(exc.message))
     events = selectors.filter_events(
         selectors.events_visible_to(user=request.user),
         area=area,
