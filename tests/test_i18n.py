@@ -8,13 +8,14 @@ import ast
 import gettext
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from .conftest import ARTIFACTS
 from .test_ui_pages import (  # noqa: F401  (site: the pages fixture)
@@ -181,6 +182,24 @@ def test_german_pages_show_german_dates_numbers_and_reason_texts(site):  # noqa:
     )
     assert "Das Gesicht passt zu keiner registrierten Person" in body  # the reason catalogue
     assert "Verweigert" in body and "Gewährt" in body
+    # Numbers: a person's hours with a decimal comma, days in German (the rows keep ISO).
+    from attendance.models import ClockEvent
+    from attendance.services import rebuild_sessions
+
+    employee = site["people"]["employee"]
+    now = timezone.now()
+    for minutes_ago, direction in ((150, "in"), (60, "out")):
+        ClockEvent.objects.create(
+            person=employee,
+            direction=direction,
+            method="pin",
+            timestamp=now - timedelta(minutes=minutes_ago),
+        )
+    rebuild_sessions(person=employee, since=now - timedelta(days=1))
+    client.force_login(site["people"]["admin"])
+    body = client.get(reverse("reports:person", args=[employee.pk])).content.decode()
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\d">(Mo|Di|Mi|Do|Fr|Sa|So), \d', body)
+    assert "<td>1,5</td>" in body, "1.5 hours, German style"
     client.force_login(site["people"]["visitor"])
     body = client.get(reverse("home")).content.decode()
     assert "Ihr Besucherausweis" in body and "Jetzt gültig" in body
