@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker beat test test-calendar lint format clean deploy-check load-smoke fuzz-smoke
+.PHONY: install run worker beat test test-calendar lint format clean deploy-check load-smoke fuzz-smoke messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A faceauth beat -l info
+
+# The German catalogues (docs/i18n.md): collect new texts, keep the translations, compile.
+I18N_IGNORE := -i "static/vendor/*" -i "var/*" -i "tests/*" -i "benchmarks/*" -i "deploy/*" -i "docs/*"
+messages: install
+	$(BIN)/python manage.py makemessages -l de --add-location file $(I18N_IGNORE)
+	$(BIN)/python manage.py makemessages -d djangojs -l de --add-location file $(I18N_IGNORE)
+	$(BIN)/python manage.py compilemessages -l de
 
 lint: install
 	$(BIN)/ruff check .

@@ -268,7 +268,9 @@ class ConsoleFeedView(APIView):
                         "name": str(v["pass"].visitor),
                         "kind": v["pass"].get_kind_display(),
                         "sponsor": str(v["pass"].sponsor),
-                        "until": timezone.localtime(v["pass"].ends_at).strftime("%d %b %H:%M"),
+                        "until": date_format(
+                            timezone.localtime(v["pass"].ends_at), "MONTH_DAY_TIME_FORMAT"
+                        ),
                         "areas": ", ".join(str(a) for a in v["pass"].areas.all()),
                         "last_entry": (
                             f"{_local(v['last_entry'].created_at)} {v['last_entry'].access_point}"

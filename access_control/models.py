@@ -6,15 +6,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.append_only import CLEAR, SET_ONCE, AppendOnlyModel
 from accounts.models import Department, DeviceKind, Role
 
 
 class SecurityLevel(models.IntegerChoices):
-    LOW = 1, "Low"
-    NORMAL = 2, "Normal"
-    HIGH = 3, "High"
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
 
 
 class Area(models.Model):
@@ -74,9 +75,9 @@ class Area(models.Model):
 
 
 class AccessMode(models.TextChoices):
-    FACE = "face", "Face (1:N)"
-    FACE_PIN = "face_pin", "Face + PIN"
-    FACE_BADGE = "face_badge", "Badge + face (1:1)"
+    FACE = "face", _("Face (1:N)")
+    FACE_PIN = "face_pin", _("Face + PIN")
+    FACE_BADGE = "face_badge", _("Badge + face (1:1)")
 
 
 class AccessPoint(models.Model):
@@ -145,8 +146,8 @@ class AccessGroup(models.Model):
 
 
 class Effect(models.TextChoices):
-    ALLOW = "allow", "Allow"
-    DENY = "deny", "Deny"
+    ALLOW = "allow", _("Allow")
+    DENY = "deny", _("Deny")
 
 
 class AccessRule(models.Model):
@@ -251,8 +252,8 @@ class TimeWindow(models.Model):
 
 
 class PassKind(models.TextChoices):
-    VISITOR = "visitor", "Visitor"
-    CONTRACTOR = "contractor", "Contractor"
+    VISITOR = "visitor", _("Visitor")
+    CONTRACTOR = "contractor", _("Contractor")
 
 
 class VisitorPass(models.Model):
@@ -330,8 +331,8 @@ class VisitorPass(models.Model):
 
 
 class Decision(models.TextChoices):
-    GRANTED = "granted", "Granted"
-    DENIED = "denied", "Denied"
+    GRANTED = "granted", _("Granted")
+    DENIED = "denied", _("Denied")
 
 
 class AccessEvent(AppendOnlyModel):
@@ -409,16 +410,16 @@ class AccessEvent(AppendOnlyModel):
 
 
 class AlertKind(models.TextChoices):
-    REPEATED_DENIALS = "repeated_denials", "Repeated denials at one door"
-    UNKNOWN_FACE_HIGH_SECURITY = "unknown_face_high", "Unknown face at a high-security door"
-    VISITOR_OUTSIDE_PASS = "visitor_outside_pass", "Visitor outside their pass"
-    SPOOF_SUSPECTED = "spoof_suspected", "Spoof suspected"
+    REPEATED_DENIALS = "repeated_denials", _("Repeated denials at one door")
+    UNKNOWN_FACE_HIGH_SECURITY = "unknown_face_high", _("Unknown face at a high-security door")
+    VISITOR_OUTSIDE_PASS = "visitor_outside_pass", _("Visitor outside their pass")
+    SPOOF_SUSPECTED = "spoof_suspected", _("Spoof suspected")
 
 
 class AlertState(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    CLOSED = "closed", _("Closed")
 
 
 class Alert(models.Model):

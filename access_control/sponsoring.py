@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from accounts.permissions import role_of
@@ -68,7 +71,9 @@ def max_length(*, issuer: User, kind: str) -> timedelta:
 
 def _human(length: timedelta) -> str:
     hours = int(length.total_seconds() // 3600)
-    return f"{hours} hours" if hours <= 48 else f"{hours // 24} days"
+    if hours <= 48:
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return ngettext("%(count)d day", "%(count)d days", hours // 24) % {"count": hours // 24}
 
 
 def covered_areas(areas: list[Area], kind: str) -> list[Area]:
@@ -125,39 +130,56 @@ def check_issue(
     """Refuse a pass ``issuer`` may not give (PassForbidden 403, InvalidPass 400)."""
     rule = issuer_rule(issuer)
     if rule is None:
-        raise PassForbidden("Your role may not issue passes.")
+        raise PassForbidden(_("Your role may not issue passes."))
     if kind not in rule.kinds:
-        raise PassForbidden(
-            f"{PassKind(kind).label} passes are issued by reception (a guard) or an admin."
+        text = (
+            _("Contractor passes are issued by reception (a guard) or an admin.")
+            if kind == PassKind.CONTRACTOR
+            else _("Visitor passes are issued by reception (a guard) or an admin.")
         )
+        raise PassForbidden(text)
     if sponsor.role not in ISSUERS or not sponsor.may_authenticate():
-        raise InvalidPass("The sponsor must be an active member of staff.", code="sponsor")
+        raise InvalidPass(_("The sponsor must be an active member of staff."), code="sponsor")
     if not rule.any_person and not registered_now and visitor.sponsor_id != issuer.pk:
         raise PassForbidden(
-            f"{visitor} is not your visitor: ask reception for a pass.", code="not_your_visitor"
+            _("%(visitor)s is not your visitor: ask reception for a pass.") % {"visitor": visitor},
+            code="not_your_visitor",
         )
     if ends_at <= starts_at:
-        raise InvalidPass("The pass must end after it starts.", code="pass_window")
+        raise InvalidPass(_("The pass must end after it starts."), code="pass_window")
     longest = max_length(issuer=issuer, kind=kind)
     if ends_at - starts_at > longest:
         raise InvalidPass(
-            f"A {PassKind(kind).label.lower()} pass you issue lasts at most {_human(longest)}.",
+            (
+                _("A contractor pass you issue lasts at most %(length)s.")
+                if kind == PassKind.CONTRACTOR
+                else _("A visitor pass you issue lasts at most %(length)s.")
+            )
+            % {"length": _human(longest)},
             code="pass_too_long",
         )
     if not areas:
-        raise InvalidPass("Name at least one area.", code="pass_areas")
+        raise InvalidPass(_("Name at least one area."), code="pass_areas")
     refused = [str(a) for a in areas if not a.allows_pass(kind)]
     if refused:
         raise InvalidPass(
-            f"{PassKind(kind).label} passes may not name: {', '.join(refused)}.",
+            (
+                _("Contractor passes may not name: %(areas)s.")
+                if kind == PassKind.CONTRACTOR
+                else _("Visitor passes may not name: %(areas)s.")
+            )
+            % {"areas": ", ".join(refused)},
             code="pass_areas",
         )
     if not rule.any_area:
         barred = [str(a) for a in covered_areas(areas, kind) if not rule_allows_ever(sponsor, a)]
         if barred:
             raise PassForbidden(
-                "You may sponsor visitors only into areas you may enter yourself; not: "
-                f"{', '.join(sorted(barred))}.",
+                _(
+                    "You may sponsor visitors only into areas you may enter yourself; not: "
+                    "%(areas)s."
+                )
+                % {"areas": ", ".join(sorted(barred))},
                 code="pass_areas",
             )
 
@@ -179,12 +201,15 @@ def check_within_validity(
     if widen and role_of(actor) == Role.ADMIN and actor.may_authenticate():
         return True
     until = (
-        timezone.localtime(visitor.valid_until).strftime("%d %b %Y %H:%M")
+        date_format(timezone.localtime(visitor.valid_until), "MEDIUM_DATETIME_FORMAT")
         if visitor.valid_until
         else "—"
     )
     raise PassForbidden(
-        f"The pass runs outside {visitor}'s access window (until {until}). Widening an "
-        "account's window is an explicit admin act.",
+        _(
+            "The pass runs outside %(visitor)s's access window (until %(until)s). Widening an "
+            "account's window is an explicit admin act."
+        )
+        % {"visitor": visitor, "until": until},
         code="outside_validity",
     )

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.errors import DomainError
 from accounts.models import Role
@@ -72,7 +73,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
     try:
         area, point = query_int(q, "area"), query_int(q, "point")
     except InvalidQueryParameter as exc:
-        return HttpResponseBadRequest(exc.message)
+        return HttpResponseBadRequest(str(exc.message))
     events = selectors.filter_events(
         selectors.events_visible_to(user=request.user),
         area=area,
@@ -136,11 +137,14 @@ def pass_create(request: HttpRequest) -> HttpResponse:
             if visitor_pass.is_pending():
                 messages.warning(
                     request,
-                    f"Pass created for {visitor}: it opens no door until a guard or admin "
-                    "approves it (high-security area).",
+                    _(
+                        "Pass created for %(visitor)s: it opens no door until a guard or admin "
+                        "approves it (high-security area)."
+                    )
+                    % {"visitor": visitor},
                 )
             else:
-                messages.success(request, f"Pass created for {visitor}.")
+                messages.success(request, _("Pass created for %(visitor)s.") % {"visitor": visitor})
             return redirect("access:pass-detail", pk=visitor_pass.pk)
     return render(request, "access_control/pass_form.html", {"form": form})
 
@@ -163,7 +167,7 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         actor=request.user,
                         widen_validity=extend_form.cleaned_data["widen_validity"],
                     )
-                    messages.success(request, "Pass extended.")
+                    messages.success(request, _("Pass extended."))
                     return redirect("access:pass-detail", pk=pk)
             elif action == "revoke":
                 revoke_form = RevokeForm(request.POST)
@@ -173,7 +177,7 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         actor=request.user,
                         reason=revoke_form.cleaned_data["reason"],
                     )
-                    messages.success(request, "Pass revoked: the doors refuse it from now on.")
+                    messages.success(request, _("Pass revoked: the doors refuse it from now on."))
                     return redirect("access:pass-detail", pk=pk)
             elif action == "enrol":
                 images = [f.read() for f in request.FILES.getlist("photos")]
@@ -184,11 +188,11 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     consent_signed=request.POST.get("consent") == "on",
                     consent_evidence=request.POST.get("consent_evidence", ""),
                 )
-                messages.success(request, "Photos received: the face is being enrolled.")
+                messages.success(request, _("Photos received: the face is being enrolled."))
                 return redirect("access:pass-detail", pk=pk)
             elif action == "approve":
                 services.approve_pass(visitor_pass=visitor_pass, actor=request.user)
-                messages.success(request, "Pass approved: it opens its doors from now on.")
+                messages.success(request, _("Pass approved: it opens its doors from now on."))
                 return redirect("access:pass-detail", pk=pk)
         except DomainError as exc:
             messages.error(request, exc.message)

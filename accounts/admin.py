@@ -19,14 +19,14 @@ class OnboardingForm(forms.ModelForm):
     password = forms.CharField(
         widget=forms.PasswordInput,
         required=False,
-        help_text="Leave empty for people who only use kiosks and doors.",
+        help_text=_("Leave empty for people who only use kiosks and doors."),
     )
     pin = forms.CharField(
         widget=forms.PasswordInput,
         required=False,
         min_length=4,
         max_length=12,
-        help_text="Optional PIN for the non-biometric fallback (stored hashed).",
+        help_text=_("Optional PIN for the non-biometric fallback (stored hashed)."),
     )
 
     class Meta:
@@ -47,7 +47,7 @@ class OnboardingForm(forms.ModelForm):
     def clean_pin(self) -> str:
         pin = self.cleaned_data.get("pin", "")
         if pin and not pin.isdigit():
-            raise forms.ValidationError("A PIN has digits only.")
+            raise forms.ValidationError(_("A PIN has digits only."))
         return pin
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
@@ -29,7 +30,7 @@ KINDS = (CLEAR, SET_ONCE, RESTAMP)
 class AppendOnlyViolation(DomainError):
     status_code = 409
     code = "append_only"
-    message = "This record is append-only: it is never changed or deleted."
+    message = _("This record is append-only: it is never changed or deleted.")
 
 
 def _refuse(model: type[models.Model], what: str) -> AppendOnlyViolation:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
+from django.utils import translation
 
 from .models import AuditEntry, Device, User
 
@@ -32,6 +33,13 @@ def _check_details(value: Any, path: str = "details") -> None:
             _check_details(v, f"{path}[{i}]")
     elif isinstance(value, str) and len(value) > 2000:
         raise ValueError(f"{path}: long blobs are not allowed in the audit trail")
+
+
+def source_text(label) -> str:
+    """A label (a choice's display, a lazy text) as stored in a record: in the source
+    language, whatever language the request that writes it speaks."""
+    with translation.override(None):
+        return str(label)
 
 
 def client_ip(request) -> str | None:

@@ -4,13 +4,15 @@ It lives in the lowest layer so that every app can raise its own errors; faceaut
 to JSON answers in one place.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """An error with a machine-readable code, a human message and an HTTP status."""
 
     status_code = 400
     code = "bad_request"
-    message = "The request could not be processed."
+    message = _("The request could not be processed.")
 
     def __init__(
         self, message: str | None = None, *, code: str | None = None, status_code: int | None = None
@@ -24,17 +26,17 @@ class DomainError(Exception):
 
 class NotAllowedToOffboard(DomainError):
     code = "not_allowed"
-    message = "You may not offboard or reactivate this person."
+    message = _("You may not offboard or reactivate this person.")
     status_code = 403
 
 
 class PairingLinkNotUsable(DomainError):
     status_code = 410
     code = "pairing_link_not_usable"
-    message = "This pairing link is not valid any more. Ask an admin for a new one."
+    message = _("This pairing link is not valid any more. Ask an admin for a new one.")
 
 
 class PairingLinkNotFound(DomainError):
     status_code = 404
     code = "pairing_link_unknown"
-    message = "This pairing link does not exist. Check the address or ask for a new one."
+    message = _("This pairing link does not exist. Check the address or ask for a new one.")

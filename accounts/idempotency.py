@@ -21,6 +21,7 @@ import hmac
 from typing import TypeVar
 
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 class RequestKeyReused(DomainError):
     status_code = 409
     code = "request_key_reused"
-    message = "This request key was already used for a different request."
+    message = _("This request key was already used for a different request.")
 
 
 def fingerprint(*parts: bytes | str | int | None, purpose: str) -> str:

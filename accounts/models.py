@@ -8,17 +8,18 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .append_only import CLEAR, AppendOnlyModel
 
 
 class Role(models.TextChoices):
-    EMPLOYEE = "employee", "Employee"
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    GUARD = "guard", "Guard"
-    VISITOR = "visitor", "Visitor"
-    CONTRACTOR = "contractor", "Contractor"
+    EMPLOYEE = "employee", _("Employee")
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    GUARD = "guard", _("Guard")
+    VISITOR = "visitor", _("Visitor")
+    CONTRACTOR = "contractor", _("Contractor")
 
 
 # Roles whose access is time-limited: they must carry a validity window.
@@ -76,12 +77,16 @@ class User(AbstractUser):
         super().clean()
         if self.role in TIME_LIMITED_ROLES and not (self.valid_from and self.valid_until):
             raise ValidationError(
-                {"valid_until": "Visitors and contractors need a validity window (from and until)."}
+                {
+                    "valid_until": _(
+                        "Visitors and contractors need a validity window (from and until)."
+                    )
+                }
             )
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValidationError({"valid_until": "The window must end after it starts."})
+            raise ValidationError({"valid_until": _("The window must end after it starts.")})
         if self.sponsor_id and self.sponsor_id == self.pk:
-            raise ValidationError({"sponsor": "A person cannot sponsor themselves."})
+            raise ValidationError({"sponsor": _("A person cannot sponsor themselves.")})
 
     def is_within_validity(self, at=None) -> bool:
         at = at or timezone.now()
@@ -107,8 +112,8 @@ class User(AbstractUser):
 
 
 class DeviceKind(models.TextChoices):
-    KIOSK = "kiosk", "Attendance kiosk"
-    DOOR = "door", "Door terminal"
+    KIOSK = "kiosk", _("Attendance kiosk")
+    DOOR = "door", _("Door terminal")
 
 
 class Device(models.Model):

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import audit, one_time_links
 from .authentication import pair_session, touch
@@ -32,7 +33,7 @@ def issue_pairing_link(*, device: Device, actor: User | None) -> tuple[PairingLi
     """A new link for ``device`` (its open links are revoked). Returns the link and its token,
     which is shown once and never stored in clear."""
     if not device.is_active:
-        raise PairingLinkNotUsable("This device is revoked: issue a new token first.")
+        raise PairingLinkNotUsable(_("This device is revoked: issue a new token first."))
     revoke_pairing_links(device=device, actor=actor, reason="replaced")
     token, token_hash = one_time_links.new_token()
     now = timezone.now()

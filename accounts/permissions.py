@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from .authentication import device_from_session
@@ -30,7 +31,7 @@ def role_of(user) -> str | None:
 class HasRole(BasePermission):
     """Grants access only to the roles in the view's ``allowed_roles`` (deny by default)."""
 
-    message = "Your role may not use this endpoint."
+    message = _("Your role may not use this endpoint.")
 
     def has_permission(self, request, view) -> bool:
         allowed = getattr(view, "allowed_roles", None)

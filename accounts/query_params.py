@@ -6,6 +6,8 @@ reached a queryset slice (security finding 13)."""
 import re
 from collections.abc import Mapping
 
+from django.utils.translation import gettext_lazy as _
+
 from .errors import DomainError
 
 # The largest value a BigAutoField id (PostgreSQL bigint, SQLite INTEGER) can hold.
@@ -15,7 +17,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 class InvalidQueryParameter(DomainError):
     code = "invalid_query_parameter"
-    message = "A query parameter is not a valid integer."
+    message = _("A query parameter is not a valid integer.")
 
 
 def query_int(

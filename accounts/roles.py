@@ -6,6 +6,8 @@ later apps fall under the right role without a new migration.
 
 from fnmatch import fnmatch
 
+from django.utils import translation
+
 from .models import Role
 
 PROJECT_APPS = ("accounts", "biometrics", "attendance", "access_control", "reports", "identity")
@@ -38,7 +40,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 
 
 def group_name(role: str) -> str:
-    return Role(role).label
+    # An identifier, not a text to read: the source label in every language.
+    with translation.override(None):
+        return str(Role(role).label)
 
 
 def permissions_for(role: str, all_permissions) -> list:

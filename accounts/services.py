@@ -80,7 +80,7 @@ def onboard_person(
     audit.record_change(
         actor=actor,
         target=person,
-        message=f"Onboarded as {person.get_role_display()}",
+        message=f"Onboarded as {audit.source_text(Role(person.role).label)}",
         action="person.onboard",
         details={"role": person.role},
     )

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from .authentication import pair_session, unpair_session
 from .models import Device
@@ -12,16 +13,16 @@ from .models import Device
 
 class PairForm(forms.Form):
     token = forms.CharField(
-        label="Device token",
+        label=_("Device token"),
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "autofocus": True}),
-        help_text="Shown once when an admin registered this kiosk or door.",
+        help_text=_("Shown once when an admin registered this kiosk or door."),
     )
 
     def clean_token(self) -> Device:
         token = self.cleaned_data["token"].strip()
         device = Device.objects.filter(token_hash=Device.hash_token(token), is_active=True).first()
         if device is None:
-            raise forms.ValidationError("Unknown or revoked device token.")
+            raise forms.ValidationError(_("Unknown or revoked device token."))
         return device
 
 

@@ -3,6 +3,8 @@
 from datetime import date
 
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -142,7 +144,8 @@ class ClockView(APIView):
             "created": result.created,
             "replayed": result.replayed,
             "message": result.message,
-            "greeting": f"Hello, {event.person.first_name_for_greeting or event.person}",
+            "greeting": gettext("Hello, %(name)s")
+            % {"name": event.person.first_name_for_greeting or event.person},
             "event": ClockEventSerializer(event).data,
         }
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
@@ -157,7 +160,7 @@ DATE_FILTERS = [
 
 class InvalidDate(DomainError):
     code = "invalid_date"
-    message = "Dates are YYYY-MM-DD."
+    message = _("Dates are YYYY-MM-DD.")
 
 
 def _date(raw: str | None) -> date | None:

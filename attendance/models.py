@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.append_only import CLEAR, RESTAMP, SET_ONCE, AppendOnlyModel
 from accounts.models import Department, Device
@@ -20,15 +21,15 @@ from . import conf
 
 
 class Direction(models.TextChoices):
-    IN = "in", "IN"
-    OUT = "out", "OUT"
+    IN = "in", _("IN")
+    OUT = "out", _("OUT")
 
 
 class Method(models.TextChoices):
-    FACE_1N = "face_1n", "Face (kiosk, 1:N)"
-    FACE_1V1 = "face_1v1", "Face (personal, 1:1)"
-    PIN = "pin", "Employee number + PIN"
-    CORRECTION = "correction", "Approved correction"
+    FACE_1N = "face_1n", _("Face (kiosk, 1:N)")
+    FACE_1V1 = "face_1v1", _("Face (personal, 1:1)")
+    PIN = "pin", _("Employee number + PIN")
+    CORRECTION = "correction", _("Approved correction")
 
 
 class ImmutableRecord(Exception):
@@ -125,10 +126,10 @@ class Capture(models.Model):
 
 
 class SessionStatus(models.TextChoices):
-    CLOSED = "closed", "Closed"
-    OPEN = "open", "Open"
-    MISSING_OUT = "missing_out", "Missing clock-out"
-    MISSING_IN = "missing_in", "Missing clock-in"
+    CLOSED = "closed", _("Closed")
+    OPEN = "open", _("Open")
+    MISSING_OUT = "missing_out", _("Missing clock-out")
+    MISSING_IN = "missing_in", _("Missing clock-in")
 
 
 class WorkSession(models.Model):
@@ -178,14 +179,14 @@ class WorkSession(models.Model):
 
 
 class CorrectionKind(models.TextChoices):
-    MISSING_EVENT = "missing_event", "Missing clock event (e.g. forgotten clock-out)"
-    REVIEW = "review", "Review of a flagged event (e.g. PIN fallback)"
+    MISSING_EVENT = "missing_event", _("Missing clock event (e.g. forgotten clock-out)")
+    REVIEW = "review", _("Review of a flagged event (e.g. PIN fallback)")
 
 
 class CorrectionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Correction(models.Model):

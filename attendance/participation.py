@@ -6,6 +6,7 @@ here. Every clock path (kiosk face 1:N, personal 1:1, employee number + PIN) ask
 ``require_participant`` before anything is recorded.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import Role, User
@@ -17,7 +18,7 @@ ATTENDANCE_ROLES = frozenset({Role.EMPLOYEE, Role.MANAGER, Role.GUARD, Role.ADMI
 
 class NotParticipant(AttendanceError):
     code = "not_in_attendance"
-    message = "Visitors and contractors do not clock in here: attendance is for staff."
+    message = _("Visitors and contractors do not clock in here: attendance is for staff.")
     status_code = status.HTTP_403_FORBIDDEN
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError
@@ -98,7 +99,7 @@ def timesheet(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Your correction request was sent to your manager.")
+            messages.success(request, _("Your correction request was sent to your manager."))
             return redirect("attendance:timesheet")
     today = timezone.localdate()
     start = today - timedelta(days=today.weekday() + 7 * (TIMESHEET_WEEKS - 1))
@@ -153,10 +154,12 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
     decision = request.POST.get("decision", "")
     note = request.POST.get("note", "").strip()
     if decision not in ("approve", "reject"):
-        return _approvals_page(request, status=400, error="Choose Approve or Reject.")
+        return _approvals_page(request, status=400, error=_("Choose Approve or Reject."))
     if decision == "reject" and not note:
         return _approvals_page(
-            request, status=400, error="Please say why you reject it: the person sees the note."
+            request,
+            status=400,
+            error=_("Please say why you reject it: the person sees the note."),
         )
     try:
         services.decide_correction(
@@ -164,6 +167,6 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _approvals_page(request, status=exc.status_code, error=exc.message)
-    verb = "Approved" if decision == "approve" else "Rejected"
-    messages.success(request, f"{verb}: {correction.person}.")
+    done = _("Approved: %(person)s.") if decision == "approve" else _("Rejected: %(person)s.")
+    messages.success(request, done % {"person": correction.person})
     return redirect("attendance:approvals")

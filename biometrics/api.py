@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -29,7 +30,7 @@ DEVICES = (KIOSK, DOOR)
 
 class ForbiddenForPerson(DomainError):
     code = "forbidden"
-    message = "You may not act for this person."
+    message = _("You may not act for this person.")
     status_code = status.HTTP_403_FORBIDDEN
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts import audit
@@ -36,7 +37,7 @@ CANDIDATES = 5
 class EnrolmentForbidden(BiometricError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "enrolment_forbidden"
-    message = (
+    message = _(
         "Only reception (a guard, for visitors and contractors) or an admin may enrol "
         "someone else's face."
     )
@@ -45,7 +46,7 @@ class EnrolmentForbidden(BiometricError):
 class NotHeld(BiometricError):
     status_code = status.HTTP_409_CONFLICT
     code = "not_held"
-    message = "This enrolment is not waiting for a review."
+    message = _("This enrolment is not waiting for a review.")
 
 
 # ---------------------------------------------------------------- who may enrol whom

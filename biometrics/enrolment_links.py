@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts import audit, one_time_links
@@ -28,13 +29,13 @@ DEFAULT_TTL = timedelta(hours=72)
 class LinkNotUsable(BiometricError):
     status_code = status.HTTP_410_GONE
     code = "enrolment_link_not_usable"
-    message = "This enrolment link is not valid any more. Please ask an admin for a new one."
+    message = _("This enrolment link is not valid any more. Please ask an admin for a new one.")
 
 
 class LinkNotFound(BiometricError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "enrolment_link_unknown"
-    message = "This enrolment link does not exist. Check the address or ask for a new one."
+    message = _("This enrolment link does not exist. Check the address or ask for a new one.")
 
 
 def ttl() -> timedelta:

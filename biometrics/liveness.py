@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import Device, User
@@ -51,7 +52,7 @@ PENDING_SIGNATURE = timedelta(minutes=2)  # from the liveness check to the ident
 class LivenessError(BiometricError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "spoof_suspected"
-    message = "We could not confirm a live person. Please try again and follow the instruction."
+    message = _("We could not confirm a live person. Please try again and follow the instruction.")
 
 
 class NonceError(BiometricError):
@@ -59,24 +60,27 @@ class NonceError(BiometricError):
 
 
 REFUSALS = {
-    "nonce_missing": (status.HTTP_400_BAD_REQUEST, "Ask for a challenge first."),
-    "nonce_invalid": (status.HTTP_400_BAD_REQUEST, "Unknown challenge. Please try again."),
-    "nonce_expired": (status.HTTP_400_BAD_REQUEST, "The challenge expired. Please try again."),
-    "nonce_wrong_device": (status.HTTP_403_FORBIDDEN, "This challenge belongs to another device."),
-    "nonce_reused": (status.HTTP_409_CONFLICT, "This challenge was already used."),
+    "nonce_missing": (status.HTTP_400_BAD_REQUEST, _("Ask for a challenge first.")),
+    "nonce_invalid": (status.HTTP_400_BAD_REQUEST, _("Unknown challenge. Please try again.")),
+    "nonce_expired": (status.HTTP_400_BAD_REQUEST, _("The challenge expired. Please try again.")),
+    "nonce_wrong_device": (
+        status.HTTP_403_FORBIDDEN,
+        _("This challenge belongs to another device."),
+    ),
+    "nonce_reused": (status.HTTP_409_CONFLICT, _("This challenge was already used.")),
     "nonce_superseded": (
         status.HTTP_409_CONFLICT,
-        "A newer challenge replaced this one. Please try again.",
+        _("A newer challenge replaced this one. Please try again."),
     ),
     "challenge_too_weak": (
         status.HTTP_403_FORBIDDEN,
-        "This challenge asks for fewer actions than this device requires.",
+        _("This challenge asks for fewer actions than this device requires."),
     ),
-    "replay": (status.HTTP_409_CONFLICT, "These frames were already sent once."),
-    "too_many_frames": (status.HTTP_400_BAD_REQUEST, "Too many frames in one capture."),
+    "replay": (status.HTTP_409_CONFLICT, _("These frames were already sent once.")),
+    "too_many_frames": (status.HTTP_400_BAD_REQUEST, _("Too many frames in one capture.")),
     "liveness_required": (
         status.HTTP_400_BAD_REQUEST,
-        "A live capture (challenge and frames) is required here.",
+        _("A live capture (challenge and frames) is required here."),
     ),
 }
 
@@ -164,7 +168,7 @@ def _draw(count: int, forced: str) -> list[str]:
     choices = [forced] if forced else list(engine_liveness.CHALLENGES)
     rng = secrets.SystemRandom()
     picked: list[str] = []
-    for _ in range(max(1, count)):
+    for _step in range(max(1, count)):
         # Two challenges are two different actions where possible.
         options = [c for c in choices if c not in picked] or choices
         picked.append(rng.choice(options))

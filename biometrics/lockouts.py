@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts import audit
@@ -34,7 +35,7 @@ MAX_WAIT = timedelta(hours=1)
 class LockedOut(BiometricError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "locked_out"
-    message = "Too many failed attempts. Please wait before trying again."
+    message = _("Too many failed attempts. Please wait before trying again.")
 
     def __init__(self, retry_after: int = 1):
         super().__init__()
@@ -44,7 +45,7 @@ class LockedOut(BiometricError):
 class FaceLoginDisabled(BiometricError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "face_login_disabled"
-    message = "Face login is disabled after too many failures. Use your PIN or ask an admin."
+    message = _("Face login is disabled after too many failures. Use your PIN or ask an admin.")
 
 
 class _RowStore:

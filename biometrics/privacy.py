@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts import audit, throttles
@@ -41,13 +42,13 @@ face_data_erased = Signal()  # sender=User, person=<User>
 class ConsentRequired(BiometricError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "consent_required"
-    message = "Biometric consent is needed before any face capture."
+    message = _("Biometric consent is needed before any face capture.")
 
 
 class NoPolicy(BiometricError):
     status_code = status.HTTP_409_CONFLICT
     code = "no_policy"
-    message = "No consent text is published yet."
+    message = _("No consent text is published yet.")
 
 
 # ---------------------------------------------------------------- policies

@@ -29,6 +29,7 @@ from .errors import (
     UnknownPerson,
     WrongImageCount,
     from_engine,
+    translated_issues,
 )
 from .models import EnrolmentJob, FaceSample, FaceTemplate, GalleryState
 from .signals import spoof_suspected
@@ -86,9 +87,11 @@ def analyse_frame(*, image: bytes) -> dict:
     """Face boxes and quality guidance for a live camera frame (no embedding, no logging)."""
     rgb = _decode_upload(image)
     try:
-        return engine.analyse_frame(rgb).as_dict()
+        analysis = engine.analyse_frame(rgb).as_dict()
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
+    analysis["issues"] = translated_issues(analysis.get("issues") or [])
+    return analysis
 
 
 def extract_probe(image: bytes | np.ndarray, *, purpose: str) -> engine.Probe:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -36,7 +37,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             "backing service unavailable", exc_info=exc, extra={"error": type(exc).__name__}
         )
         response = error_response(
-            "service_unavailable", "A backing service is unavailable; retry shortly.", 503
+            "service_unavailable", gettext("A backing service is unavailable; retry shortly."), 503
         )
         response["Retry-After"] = "5"
         return response

@@ -120,6 +120,9 @@ URLS: dict[str, Rule] = {
     # A bearer token at /metrics is Prometheus's: an OpenID or SCIM token is the wrong one.
     "metrics": page(EVERYONE - {OIDC_BEARER, PROVISIONING}),
     "privacy-notice": page(EVERYONE),
+    # The language switcher and the scripts' translations: no personal data, every screen.
+    "set_language": page(EVERYONE),
+    "javascript-catalog": page(EVERYONE),
     "retention-policy": page(EVERYONE),
     "login": page(EVERYONE),
     "logout": page(EVERYONE),

@@ -4,6 +4,8 @@ ticked from the data (through each app's selectors) and linked to where it is do
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from access_control import selectors as access_selectors
 from accounts import selectors as account_selectors
@@ -16,8 +18,8 @@ from biometrics import selectors as biometric_selectors
 @dataclass(frozen=True)
 class Item:
     key: str
-    label: str
-    hint: str
+    label: str | Promise
+    hint: str | Promise
     done: bool
     url: str
 
@@ -45,43 +47,43 @@ def first_run(user) -> list[Item]:
     return [
         Item(
             "departments",
-            "Departments",
-            "Managers see and approve for their department.",
+            _("Departments"),
+            _("Managers see and approve for their department."),
             state["departments"],
             _url("admin:accounts_department_add"),
         ),
         Item(
             "work_schedule",
-            "A work schedule",
-            "Start time and grace period: lateness and overtime follow it.",
+            _("A work schedule"),
+            _("Start time and grace period: lateness and overtime follow it."),
             state["work_schedule"],
             _url("admin:attendance_workschedule_add"),
         ),
         Item(
             "kiosk",
-            "A first kiosk, paired",
-            "Add it, then open its pairing link on the kiosk screen.",
+            _("A first kiosk, paired"),
+            _("Add it, then open its pairing link on the kiosk screen."),
             state["kiosk"],
             _url("devices:add", query="?kind=kiosk"),
         ),
         Item(
             "door",
-            "A first door",
-            "A door terminal and its access point.",
+            _("A first door"),
+            _("A door terminal and its access point."),
             state["door"],
             _url("devices:add", query="?kind=door"),
         ),
         Item(
             "rule",
-            "An access rule",
-            "Who may open which areas, and when.",
+            _("An access rule"),
+            _("Who may open which areas, and when."),
             state["rule"],
             _url("admin:access_control_accessrule_add"),
         ),
         Item(
             "enrolled",
-            "A first enrolled person",
-            "Add a person and send them an enrolment link, or enrol your own face.",
+            _("A first enrolled person"),
+            _("Add a person and send them an enrolment link, or enrol your own face."),
             state["enrolled"],
             _url("people:list", "attendance:enrol"),
         ),

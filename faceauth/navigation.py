@@ -2,29 +2,36 @@
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from access_control.models import AccessPoint
 from accounts.models import Role
 from accounts.permissions import role_of
 
 # (label, url name, roles that see it)
-MENU: list[tuple[str, str, tuple[str, ...]]] = [
-    ("Home", "home", tuple(Role.values)),
+MENU: list[tuple[Promise, str, tuple[str, ...]]] = [
+    (_("Home"), "home", tuple(Role.values)),
     # Attendance is for staff; visitors and contractors do not clock. Kiosks are reached by
     # pairing a screen (/accounts/device/pair/), not through a person's menu.
-    ("Clock in", "attendance:clock", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
-    ("My timesheet", "attendance:timesheet", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
-    ("Enrol my face", "attendance:enrol", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
-    ("Guard console", "access:console", (Role.ADMIN, Role.GUARD)),
-    ("Access log", "access:events", (Role.MANAGER,)),
-    ("Visitor passes", "access:passes", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
-    ("Attendance report", "reports:attendance", (Role.MANAGER, Role.ADMIN)),
-    ("Access report", "reports:access", (Role.MANAGER, Role.ADMIN, Role.GUARD)),
-    ("Security", "reports:security", (Role.ADMIN,)),
-    ("Approvals", "attendance:approvals", (Role.MANAGER, Role.ADMIN)),
-    ("People", "people:list", (Role.ADMIN, Role.MANAGER)),
-    ("Devices", "devices:list", (Role.ADMIN,)),
-    ("Admin", "admin:index", (Role.ADMIN, Role.MANAGER)),
+    (_("Clock in"), "attendance:clock", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    (
+        _("My timesheet"),
+        "attendance:timesheet",
+        (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD),
+    ),
+    (_("Enrol my face"), "attendance:enrol", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    (_("Guard console"), "access:console", (Role.ADMIN, Role.GUARD)),
+    (_("Access log"), "access:events", (Role.MANAGER,)),
+    (_("Visitor passes"), "access:passes", (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    (_("Attendance report"), "reports:attendance", (Role.MANAGER, Role.ADMIN)),
+    (_("Access report"), "reports:access", (Role.MANAGER, Role.ADMIN, Role.GUARD)),
+    (_("Security"), "reports:security", (Role.ADMIN,)),
+    (_("Approvals"), "attendance:approvals", (Role.MANAGER, Role.ADMIN)),
+    (_("People"), "people:list", (Role.ADMIN, Role.MANAGER)),
+    (_("Devices"), "devices:list", (Role.ADMIN,)),
+    (pgettext_lazy("menu", "Admin"), "admin:index", (Role.ADMIN, Role.MANAGER)),
 ]
 
 
@@ -45,6 +52,13 @@ MENU_GROUPS: dict[str, str] = {
     "people:list": "Manage",
     "devices:list": "Manage",
     "admin:index": "Manage",
+}
+# The groups' labels; the keys stay English in every language (they make the element ids).
+GROUP_LABELS: dict[str, Promise] = {
+    "Attendance": pgettext_lazy("menu group", "Attendance"),
+    "Access": pgettext_lazy("menu group", "Access"),
+    "Reports": pgettext_lazy("menu group", "Reports"),
+    "Manage": pgettext_lazy("menu group", "Manage"),
 }
 
 
@@ -71,10 +85,11 @@ def terminal_links(user) -> list[dict]:
     if role_of(user) != Role.ADMIN:
         return []
     pair = reverse("pair-device")
-    links = [{"label": "Kiosk", "url": f"{pair}?next={reverse('attendance:kiosk')}"}]
+    links = [{"label": _("Kiosk"), "url": f"{pair}?next={reverse('attendance:kiosk')}"}]
     for point in AccessPoint.objects.filter(is_active=True, device__isnull=False).order_by("name"):
         door = reverse("access:door", args=[point.pk])
-        links.append({"label": f"Door: {point.name}", "url": f"{pair}?next={door}"})
+        label = _("Door: %(name)s") % {"name": point.name}
+        links.append({"label": label, "url": f"{pair}?next={door}"})
     return links
 
 
@@ -94,7 +109,8 @@ def menu_tree(items: list[dict]) -> list[dict]:
         elif group in groups:
             groups[group]["links"].append(item)
         else:
-            groups[group] = {"label": group, "links": [item], "id": f"menu-{group.lower()}"}
+            label = GROUP_LABELS.get(group, group)
+            groups[group] = {"label": label, "links": [item], "id": f"menu-{group.lower()}"}
             tree.append(groups[group])
     return tree
 
@@ -106,4 +122,6 @@ def navigation(request) -> dict:
         "nav_items": items,
         "nav_tree": menu_tree(items),
         "display_time_zone": settings.DISPLAY_TIME_ZONE,
+        # The switcher names each language in itself (settings.LANGUAGES, never translated).
+        "language_choices": settings.LANGUAGES,
     }

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the set_language cookie, else the browser's Accept-Language (docs/i18n.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -196,6 +198,15 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+# British English is the source language; a browser asking for any English gets en-gb.
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
+# One project folder for every app's strings: locale/de/LC_MESSAGES/django.po, djangojs.po.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The page date formats by name (faceauth/formats/<lang>/formats.py), Django's for the rest.
+FORMAT_MODULE_PATH = ["faceauth.formats"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 # Storage is always UTC; people see times in the site's display time zone.
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -303,6 +314,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         raise ImproperlyConfigured("SECRET_KEY is too short for production (50+ characters)")
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
 
@@ -30,7 +31,7 @@ class UploadTooLarge(DomainError, RequestDataTooBig):
 
     status_code = 413
     code = "request_too_large"
-    message = "The request is too large."
+    message = _("The request is too large.")
 
 
 def _mb(size: int) -> str:

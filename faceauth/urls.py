@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.permissions import STAFF, HasRole
@@ -29,6 +30,11 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    # The language switcher (a POST with CSRF, sets the language cookie) and the scripts'
+    # translations (docs/i18n.md). No browser caching of the catalog: its URL is the same
+    # in every language, and the switcher must take effect on the next page.
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("privacy/", biometrics_views.privacy_notice, name="privacy-notice"),
     path("privacy/retention/", biometrics_views.retention_policy, name="retention-policy"),
     path("accounts/", include("accounts.urls")),

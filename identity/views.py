@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as oauth_views
@@ -58,6 +60,18 @@ def _max_age(request: HttpRequest) -> int | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+# identity.conf.SCOPES has no Django (settings import it): its descriptions, marked for the
+# catalogue; the consent page translates them (templates/identity/consent.html).
+SCOPE_TEXTS = (
+    gettext_noop("Sign you in"),
+    gettext_noop("Your name"),
+    gettext_noop("Your e-mail address"),
+    gettext_noop("Your employee number"),
+    gettext_noop("Your department"),
+    gettext_noop("Your role at FaceAuth (employee, manager, ...)"),
+)
 
 
 class AuthorizationView(oauth_views.AuthorizationView):
@@ -187,7 +201,7 @@ def face_step(request: HttpRequest) -> HttpResponse:
 
 class FaceMismatch(DomainError):
     code = "face_mismatch"
-    message = "This face does not match your enrolled face. Please try again."
+    message = _("This face does not match your enrolled face. Please try again.")
     status_code = status.HTTP_403_FORBIDDEN
 
 

@@ -1,6 +1,7 @@
 """The report filters: date range, department, person, area. Choices depend on who asks."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from access_control.models import Area
 from access_control.selectors import areas_of_department
@@ -15,19 +16,29 @@ MAX_DAYS = 800
 class ReportFilterForm(forms.Form):
     # <input type=date> takes ISO dates only, whatever the locale.
     start = forms.DateField(
-        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     end = forms.DateField(
-        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=_("Until"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     department = forms.ModelChoiceField(
-        queryset=Department.objects.all(), required=False, empty_label="All departments"
+        queryset=Department.objects.all(),
+        required=False,
+        empty_label=_("All departments"),
+        label=_("Department"),
     )
     person = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Everybody"
+        queryset=User.objects.none(), required=False, empty_label=_("Everybody"), label=_("Person")
     )
     area = forms.ModelChoiceField(
-        queryset=Area.objects.select_related("parent"), required=False, empty_label="All areas"
+        queryset=Area.objects.select_related("parent"),
+        required=False,
+        empty_label=_("All areas"),
+        label=_("Area"),
     )
 
     def __init__(self, *args, user, report: str, **kwargs):
@@ -55,7 +66,7 @@ class ReportFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if start and end and (end - start).days > MAX_DAYS:
-            raise forms.ValidationError(f"Choose at most {MAX_DAYS} days.")
+            raise forms.ValidationError(_("Choose at most %(days)d days.") % {"days": MAX_DAYS})
         return data
 
     def scope_kwargs(self) -> dict:

@@ -1,6 +1,7 @@
 """Report pages, their JSON data endpoints and CSV exports. Thin: parse the filters, build
 the scope (permissions included), call the datasets, render."""
 
+from datetime import date
 from itertools import islice
 
 from django.contrib.auth.decorators import login_required
@@ -115,6 +116,8 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "columns": table.columns,
             "rows": rows,
+            # The table shows each day in the page's language; the rows keep ISO dates (CSV).
+            "days": [{"date": date.fromisoformat(r[2]), "row": r} for r in rows],
             "totals": _totals(rows),
             "export_query": f"{request.GET.urlencode()}&person={pk}".lstrip("&"),
             "config": {"report": "person", "columns": list(table.columns), "rows": rows},

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import idempotency
 from accounts.models import Device, User
@@ -115,9 +116,9 @@ def check_access(
     point = access_point_for(device)
     pin, badge, request_id = pin.strip(), badge.strip(), request_id.strip()[:64]
     if point.mode == AccessMode.FACE_PIN and not pin:
-        raise CredentialRequired("This door needs your PIN.", code="pin_required")
+        raise CredentialRequired(_("This door needs your PIN."), code="pin_required")
     if point.mode == AccessMode.FACE_BADGE and not badge:
-        raise CredentialRequired("This door needs your badge number.", code="badge_required")
+        raise CredentialRequired(_("This door needs your badge number."), code="badge_required")
     capture = Capture(image=image, frames=tuple(frames or ()), nonce=(nonce or "").strip())
     fingerprint = request_fingerprint(
         capture.image or b"", pin, badge, frames=capture.frames, nonce=capture.nonce

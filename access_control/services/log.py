@@ -11,7 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts import audit
-from accounts.models import Device, User
+from accounts.models import Device, Role, User
 
 from .. import conf
 from ..errors import AlertStateError
@@ -184,8 +184,8 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
             _raise(
                 AlertKind.VISITOR_OUTSIDE_PASS,
                 event,
-                f"{person.get_role_display()} {person} refused at {point}: "
-                f"{Reason(event.reason).label.lower()}",
+                f"{audit.source_text(Role(person.role).label)} {person} refused at {point}: "
+                f"{audit.source_text(Reason(event.reason).label).lower()}",
                 window,
                 person=person,
             )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts import services as accounts_services
@@ -29,7 +30,7 @@ def pass_kind_for(person: User) -> str:
         return PassKind.CONTRACTOR
     if person.role == Role.VISITOR:
         return PassKind.VISITOR
-    raise InvalidPass("Passes are for visitors and contractors only.", code="not_a_visitor")
+    raise InvalidPass(_("Passes are for visitors and contractors only."), code="not_a_visitor")
 
 
 def max_pass_length(kind: str) -> timedelta:
@@ -80,7 +81,7 @@ def create_pass(
     ``widen_validity``: an admin's explicit request to widen the person's own window."""
     kind = pass_kind_for(visitor)
     if not visitor.is_active:
-        raise InvalidPass("This person has been offboarded.", code="inactive")
+        raise InvalidPass(_("This person has been offboarded."), code="inactive")
     sponsoring.check_issue(
         issuer=created_by,
         sponsor=sponsor,
@@ -128,9 +129,9 @@ def approve_pass(*, visitor_pass: VisitorPass, actor: User) -> VisitorPass:
     """A guard or admin (not its issuer or sponsor) lets a pending pass open doors."""
     visitor_pass = VisitorPass.objects.select_for_update().get(pk=visitor_pass.pk)
     if not visitor_pass.is_pending():
-        raise InvalidPass("This pass is not waiting for approval.", code="not_pending")
+        raise InvalidPass(_("This pass is not waiting for approval."), code="not_pending")
     if not sponsoring.may_approve(user=actor, visitor_pass=visitor_pass):
-        raise PassForbidden("A guard or admin other than its issuer and sponsor approves it.")
+        raise PassForbidden(_("A guard or admin other than its issuer and sponsor approves it."))
     visitor_pass.approved_at, visitor_pass.approved_by = timezone.now(), actor
     visitor_pass.save(update_fields=["approved_at", "approved_by"])
     audit.record("access.pass.approve", actor=actor, outcome="done", target=visitor_pass)
@@ -150,7 +151,7 @@ def register_visitor(
 ) -> User:
     """A new visitor or contractor at reception (no password: they only use doors)."""
     if role not in TIME_LIMITED:
-        raise InvalidPass("Reception registers visitors and contractors only.", code="role")
+        raise InvalidPass(_("Reception registers visitors and contractors only."), code="role")
     base = slugify(display_name)[:20] or role
     username = f"{base}-{secrets.token_hex(3)}"
     return accounts_services.onboard_person(
@@ -172,9 +173,9 @@ def extend_pass(
     """A later end, within what ``actor`` may issue and the person's own window."""
     visitor_pass = VisitorPass.objects.select_for_update().get(pk=visitor_pass.pk)
     if visitor_pass.revoked_at is not None:
-        raise InvalidPass("A revoked pass cannot be extended; issue a new one.", code="revoked")
+        raise InvalidPass(_("A revoked pass cannot be extended; issue a new one."), code="revoked")
     if ends_at <= visitor_pass.ends_at:
-        raise InvalidPass("The new end must be later than the current end.", code="pass_window")
+        raise InvalidPass(_("The new end must be later than the current end."), code="pass_window")
     visitor = visitor_pass.visitor
     sponsoring.check_issue(
         issuer=actor,
@@ -235,7 +236,9 @@ def enrol_visitor(
     visitor = visitor_pass.visitor
     if consent_signed and not biometric_selectors.has_consent(visitor):
         if not consent_evidence.strip():
-            raise InvalidPass("Give the signed consent form's reference.", code="consent_evidence")
+            raise InvalidPass(
+                _("Give the signed consent form's reference."), code="consent_evidence"
+            )
         # Rolled back with the whole transaction if start_enrolment refuses this actor.
         biometrics.give_consent(
             person=visitor, channel="paper", recorded_by=actor, evidence=consent_evidence

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import services as accounts
 from accounts.idempotency import fingerprint, replay
@@ -52,11 +53,17 @@ class ClockResult:
 
     @property
     def message(self) -> str:
-        when = local_time(self.event.timestamp)
-        verb = "in" if self.event.direction == Direction.IN else "out"
+        when = {"time": f"{local_time(self.event.timestamp):%H:%M}"}
+        clocked_in = self.event.direction == Direction.IN
         if self.created or self.replayed:
-            return f"Clocked {verb.upper()} at {when:%H:%M}"
-        return f"Already clocked {verb} at {when:%H:%M}"
+            return (
+                _("Clocked IN at %(time)s") if clocked_in else _("Clocked OUT at %(time)s")
+            ) % when
+        return (
+            _("Already clocked in at %(time)s")
+            if clocked_in
+            else _("Already clocked out at %(time)s")
+        ) % when
 
 
 def parse_capture_id(raw: object) -> uuid.UUID:

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.admin.models import ADDITION
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.models import Role, User
@@ -35,11 +36,11 @@ def request_correction(
     if timezone.is_naive(timestamp):
         timestamp = timezone.make_aware(timestamp, display_zone())
     if timestamp > timezone.now():
-        raise InvalidCorrection("The time of a correction cannot be in the future.")
+        raise InvalidCorrection(_("The time of a correction cannot be in the future."))
     if not reason.strip():
-        raise InvalidCorrection("Please give a reason.")
+        raise InvalidCorrection(_("Please give a reason."))
     if requested_by.pk != person.pk and role_of(requested_by) != Role.ADMIN:
-        raise NotAllowed("You may request corrections only for yourself.")
+        raise NotAllowed(_("You may request corrections only for yourself."))
     correction = Correction.objects.create(
         person=person,
         kind=CorrectionKind.MISSING_EVENT,
@@ -88,7 +89,7 @@ def decide_correction(
     if correction.status != CorrectionStatus.PENDING:
         raise AlreadyDecided()
     if not may_decide(reviewer=reviewer, person=correction.person):
-        raise NotAllowed("You may not decide corrections for this person.")
+        raise NotAllowed(_("You may not decide corrections for this person."))
     correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
     correction.decided_by = reviewer
     correction.decided_at = timezone.now()
@@ -109,7 +110,7 @@ def decide_correction(
         action=f"correction.{correction.status}",
         actor=reviewer,
         target=correction,
-        message=correction.get_status_display(),
+        message=audit.source_text(CorrectionStatus(correction.status).label),
         details={
             "person": correction.person_id,
             "kind": correction.kind,

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Device, DeviceKind, User
 
@@ -29,7 +30,7 @@ PAST_METHODS = frozenset({Method.FACE_1N, Method.FACE_1V1, Method.PIN})
 
 class PastClockRefused(AttendanceError):
     code = "past_clock_refused"
-    message = "This clock event cannot be recorded."
+    message = _("This clock event cannot be recorded.")
 
 
 @dataclass(frozen=True)

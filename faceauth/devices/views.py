@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from access_control import selectors as access_selectors
@@ -81,7 +82,9 @@ def device_add(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Added {device}. Now pair its screen.")
+            messages.success(
+                request, _("Added %(device)s. Now pair its screen.") % {"device": device}
+            )
             return redirect("devices:detail", pk=device.pk)
     return render(request, "devices/add.html", {"form": form})
 
@@ -112,7 +115,7 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
     the old one is unpaired."""
     device = get_object_or_404(account_selectors.devices(), pk=pk)
     token = account_services.rotate_device_token(device=device, actor=request.user)
-    messages.success(request, "New token issued: every screen paired before must be re-paired.")
+    messages.success(request, _("New token issued: every screen paired before must be re-paired."))
     return _detail(request, device, new_token=token)
 
 
@@ -121,7 +124,10 @@ def rotate(request: HttpRequest, pk: int) -> HttpResponse:
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     device = get_object_or_404(account_selectors.devices(), pk=pk)
     account_services.revoke_device(device=device, actor=request.user)
-    messages.success(request, f"Revoked {device}: its token and paired screens stop at once.")
+    messages.success(
+        request,
+        _("Revoked %(device)s: its token and paired screens stop at once.") % {"device": device},
+    )
     return redirect("devices:detail", pk=device.pk)
 
 
@@ -147,7 +153,7 @@ def door_point(request: HttpRequest, pk: int) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, "Access point set.")
+            messages.success(request, _("Access point set."))
             return redirect("devices:detail", pk=device.pk)
     return _detail(request, device, status=400, door_form=form)
 

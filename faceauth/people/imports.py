@@ -19,6 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import audit, services
 from accounts.errors import NotAllowedToOffboard
@@ -74,7 +75,9 @@ class RowForm(forms.Form):
         found = Department.objects.filter(code=value).first()
         found = found or Department.objects.filter(name__iexact=value).first()
         if found is None:
-            raise ValidationError(f"Unknown department “{value}” (use its code or name).")
+            raise ValidationError(
+                _("Unknown department “%(value)s” (use its code or name).") % {"value": value}
+            )
         return found
 
 
@@ -82,15 +85,19 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportFileError(f"Missing column(s): {', '.join(missing)}.")
+        raise ImportFileError(
+            _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     reader.fieldnames = header
     rows = []
     for row in reader:
         if reader.line_num - 1 > MAX_ROWS:
-            raise ImportFileError(f"More than {MAX_ROWS} rows; split the file.")
+            raise ImportFileError(
+                _("More than %(rows)d rows; split the file.") % {"rows": MAX_ROWS}
+            )
         cells = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
         if any(cells.values()):
             rows.append((reader.line_num, cells))
@@ -152,7 +159,9 @@ def run_import(*, text: str, actor: User | None, dry_run: bool) -> list[RowResul
                 result.action, result.errors = "error", _messages(exc)
             except NotAllowedToOffboard:
                 result.action = "error"
-                result.errors = ["Only a superuser may change the role or validity of this person."]
+                result.errors = [
+                    _("Only a superuser may change the role or validity of this person.")
+                ]
             results.append(result)
         if dry_run:
             transaction.set_rollback(True)

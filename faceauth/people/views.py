@@ -14,6 +14,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from accounts import audit, services
@@ -154,7 +157,11 @@ def add(request: HttpRequest) -> HttpResponse:
             sponsor=data.get("sponsor"),
             actor=request.user,
         )
-        messages.success(request, f"{person} is added. Now their face: hand them the link below.")
+        messages.success(
+            request,
+            _("%(person)s is added. Now their face: hand them the link below.")
+            % {"person": person},
+        )
         # The link's token is shown once, on this response (never stored in clear).
         return _detail(request, person, new_link=_issue(request, person), status=201)
     return render(request, "people/form.html", {"form": form, "adding": True})
@@ -175,32 +182,38 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             changed = services.update_person(person=person, actor=request.user, **changes)
         except NotAllowedToOffboard:
             raise PermissionDenied from None
-        messages.success(request, f"Saved: {', '.join(changed)}." if changed else "No change.")
+        if changed:
+            names = ", ".join(str(forms.PERSON_LABELS.get(name, name)) for name in changed)
+            messages.success(request, _("Saved: %(fields)s.") % {"fields": names})
+        else:
+            messages.success(request, _("No change."))
         return redirect("people:detail", pk=person.pk)
     return render(request, "people/form.html", {"form": form, "person": person})
 
 
-def _standing(request: HttpRequest, pk: int, change, verb: str) -> HttpResponse:
+def _standing(request: HttpRequest, pk: int, change, verb: Promise) -> HttpResponse:
     person = get_object_or_404(people_visible_to(user=request.user), pk=pk)
     try:
         change(person=person, actor=request.user)
     except NotAllowedToOffboard:
-        messages.error(request, f"You may not change whether {person} is active.")
+        messages.error(
+            request, _("You may not change whether %(person)s is active.") % {"person": person}
+        )
         return redirect("people:detail", pk=pk)
-    messages.success(request, f"{person} is {verb}.")
+    messages.success(request, verb % {"person": person})
     return redirect("people:detail", pk=pk)
 
 
 @admin_only  # first: a refused principal hears so whatever the method
 @require_POST
 def offboard(request: HttpRequest, pk: int) -> HttpResponse:
-    return _standing(request, pk, services.offboard_person, "offboarded")
+    return _standing(request, pk, services.offboard_person, _lazy("%(person)s is offboarded."))
 
 
 @admin_only  # first: a refused principal hears so whatever the method
 @require_POST
 def reactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    return _standing(request, pk, services.reactivate_person, "reactivated")
+    return _standing(request, pk, services.reactivate_person, _lazy("%(person)s is reactivated."))
 
 
 @admin_only  # first: a refused principal hears so whatever the method
@@ -217,7 +230,7 @@ def revoke_link(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
     person = get_object_or_404(people_visible_to(user=request.user), pk=pk)
     link = get_object_or_404(biometric_selectors.enrolment_links_of(person=person), pk=link_id)
     enrolment_links.revoke_link(link=link, actor=request.user)
-    messages.success(request, "The enrolment link is revoked.")
+    messages.success(request, _("The enrolment link is revoked."))
     return redirect("people:detail", pk=pk)
 
 
@@ -228,7 +241,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm" in request.POST:
         stored = request.session.get(SESSION_KEY) or {}
         if not stored or stored.get("digest") != request.POST.get("confirm"):
-            messages.error(request, "That preview is gone; upload the file again.")
+            messages.error(request, _("That preview is gone; upload the file again."))
             return redirect("people:import")
         results = imports.run_import(text=stored["text"], actor=request.user, dry_run=False)
         del request.session[SESSION_KEY]

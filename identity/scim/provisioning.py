@@ -363,5 +363,5 @@ def delete_group(*, department: Department, client: ProvisioningClient) -> None:
 
 def domain_error(exc: DomainError) -> ForbiddenException | InvalidValueException:
     if exc.status_code == 403:
-        return ForbiddenException(detail=exc.message)
-    return InvalidValueException(detail=exc.message)
+        return ForbiddenException(detail=str(exc.message))
+    return InvalidValueException(detail=str(exc.message))

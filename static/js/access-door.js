@@ -12,6 +12,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   const cfg = JSON.parse(document.getElementById("door-config").textContent);
   const video = document.getElementById("cam");
   const overlay = document.getElementById("overlay");
@@ -52,7 +57,7 @@
     showing = false;
     verdict.className = "verdict challenge";
     word.textContent = instruction;
-    text.textContent = "Look at the camera and do it now.";
+    text.textContent = gettext("Look at the camera and do it now.");
     guide.textContent = instruction;
   }
 
@@ -60,15 +65,15 @@
     if (resetTimer) clearTimeout(resetTimer);
     showing = false;
     verdict.className = "verdict checking";
-    word.textContent = "One moment…";
+    word.textContent = gettext("One moment…");
     text.textContent = "";
-    guide.textContent = "One moment…";
+    guide.textContent = gettext("One moment…");
   }
 
   function idle() {
     showing = false;
     verdict.className = "verdict idle";
-    word.textContent = "Look at the camera";
+    word.textContent = gettext("Look at the camera");
     text.textContent = idleText;
   }
 
@@ -103,7 +108,7 @@
     busy = true;
     stopWatching();
     window.FaceCam.drawFaces(overlay, video, null);
-    guide.textContent = "One moment…";
+    guide.textContent = gettext("One moment…");
     const started = performance.now();
     let res;
     try {
@@ -117,23 +122,23 @@
     }
     const b = res.body || {};
     if (res.ok && b.decision === "granted") {
-      const name = b.person && b.person.name ? "Welcome, " + b.person.name + ". " : "";
-      show("granted", "GRANTED", name + b.reason_text);
+      const name = b.person && b.person.name ? interpolate(gettext("Welcome, %(name)s."), { name: b.person.name }, true) + " " : "";
+      show("granted", gettext("GRANTED"), name + b.reason_text);
     } else if (res.ok) {
-      show("denied", "DENIED", b.reason_text);
+      show("denied", gettext("DENIED"), b.reason_text);
     } else if ((res.status === 401 || res.status === 403) && b.code !== "face_login_disabled") {
-      show("denied", "OUT OF SERVICE", "This screen is not paired as this door. Ask an admin.");
+      show("denied", gettext("OUT OF SERVICE"), gettext("This screen is not paired as this door. Ask an admin."));
     } else if (res.status === 0) {
-      show("denied", "NO CONNECTION", "The server cannot be reached. Trying again…");
+      show("denied", gettext("NO CONNECTION"), gettext("The server cannot be reached. Trying again…"));
     } else {
-      show("denied", "TRY AGAIN", b.detail || "Something went wrong.");
+      show("denied", gettext("TRY AGAIN"), b.detail || gettext("Something went wrong."));
     }
     verdict.dataset.checkMs = String(Math.round(performance.now() - started));
     verdict.dataset.checks = String(Number(verdict.dataset.checks || 0) + 1);
     lastAt = Date.now();
     faceLeft = false;
     busy = false;
-    guide.textContent = "Look at the camera";
+    guide.textContent = gettext("Look at the camera");
     startWatching();
   }
 
@@ -144,7 +149,7 @@
     if (faces === 0) faceLeft = true;
     const issue = (analysis.issues || [])[0];
     if (!showing) {
-      guide.textContent = analysis.ok ? "Hold still…" : (issue && issue.message) || "Look at the camera";
+      guide.textContent = analysis.ok ? gettext("Hold still…") : (issue && issue.message) || gettext("Look at the camera");
     }
     if (cfg.mode !== "face" || !analysis.ok) return;
     const since = Date.now() - lastAt;
@@ -173,11 +178,11 @@
 
   window.FaceCam.start(video)
     .then(() => {
-      guide.textContent = "Look at the camera";
+      guide.textContent = gettext("Look at the camera");
       startWatching();
     })
     .catch((e) => {
-      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
-      show("denied", "OUT OF SERVICE", "The camera is not available. Please see reception.");
+      guide.textContent = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
+      show("denied", gettext("OUT OF SERVICE"), gettext("The camera is not available. Please see reception."));
     });
 })();

@@ -7,6 +7,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   const A = window.Attendance;
   const cfg = A.config();
   const video = document.getElementById("cam");
@@ -20,7 +25,7 @@
   const pinForm = document.getElementById("pin-form");
   const instruction = document.getElementById("instruction");
   const WAIT_FOR_FACE_MS = 8000;
-  const NOT_LIVE = "We could not confirm a live person — please look at the camera and follow the instruction.";
+  const NOT_LIVE = gettext("We could not confirm a live person — please look at the camera and follow the instruction.");
 
   let next = cfg.nextDirection || "in";
   let last = null;
@@ -28,16 +33,15 @@
   let busy = false;
   let cameraOk = false;
 
-  function label(direction) { return direction === "out" ? "OUT" : "IN"; }
   function render() {
-    button.textContent = "Clock " + label(next);
-    other.textContent = "or clock " + label(next === "in" ? "out" : "in") + " instead";
+    button.textContent = next === "out" ? gettext("Clock OUT") : gettext("Clock IN");
+    other.textContent = next === "out" ? gettext("or clock IN instead") : gettext("or clock OUT instead");
   }
 
   function onAnalysis(analysis) {
     last = analysis;
     A.drawBoxes(overlay, video, analysis);
-    guide.textContent = analysis.ok ? "Ready" : (A.firstIssue(analysis) || "Look at the camera");
+    guide.textContent = analysis.ok ? gettext("Ready") : (A.firstIssue(analysis) || gettext("Look at the camera"));
   }
 
   async function waitForGoodFrame() {
@@ -57,16 +61,16 @@
         '<p class="headline">' + A.escapeHtml(b.message) + "</p>");
       next = b.event.direction === "in" ? "out" : "in";
       state.innerHTML = b.event.direction === "in"
-        ? "You are clocked <strong>IN</strong> since " + A.escapeHtml(b.event.local_time) + "."
-        : "You are not clocked in.";
+        ? interpolate(gettext("You are clocked <strong>IN</strong> since %(since)s."), { since: A.escapeHtml(b.event.local_time) }, true)
+        : A.escapeHtml(gettext("You are not clocked in."));
       render();
       if (b.greeting && A.marks.greeted == null) A.marks.greeted = performance.now();
     } else if (b.code === "spoof_suspected") {
       A.show(result, "warn", '<p class="headline">' + A.escapeHtml(NOT_LIVE) + "</p>" +
-        '<p><button type="button" class="secondary" data-open-pin>Use my PIN instead</button></p>');
+        '<p><button type="button" class="secondary" data-open-pin>' + A.escapeHtml(gettext("Use my PIN instead")) + "</button></p>");
     } else {
       A.show(result, res.status === 422 ? "warn" : "bad",
-        '<p class="headline">' + A.escapeHtml(b.detail || "Something went wrong.") + "</p>");
+        '<p class="headline">' + A.escapeHtml(b.detail || gettext("Something went wrong.")) + "</p>");
     }
   }
 
@@ -102,7 +106,7 @@
     if (stopWatch) stopWatch();
     stopWatch = null;
     A.drawBoxes(overlay, video, null);
-    guide.textContent = "Look at the camera";
+    guide.textContent = gettext("Look at the camera");
     busy = true;
     button.disabled = true;
     let res;
@@ -112,10 +116,10 @@
         onInstruction: showInstruction,
         onCaptured: function () {
           hideInstruction();
-          A.show(result, "info", "<p>One moment…</p>");
+          A.show(result, "info", "<p>" + A.escapeHtml(gettext("One moment…")) + "</p>");
         },
         onRetry: function () {
-          A.show(result, "info", "<p>Once more, please.</p>");
+          A.show(result, "info", "<p>" + A.escapeHtml(gettext("Once more, please.")) + "</p>");
         },
         send: function (fields) {
           return post(Object.assign(fields, { direction: direction }));
@@ -132,12 +136,12 @@
 
   async function clockByFace(direction) {
     if (!cameraOk) {
-      A.show(result, "warn", '<p class="headline">The camera is not available. Use your PIN.</p>');
+      A.show(result, "warn", '<p class="headline">' + A.escapeHtml(gettext("The camera is not available. Use your PIN.")) + "</p>");
       return;
     }
-    A.show(result, "info", "<p>Look at the camera…</p>");
+    A.show(result, "info", "<p>" + A.escapeHtml(gettext("Look at the camera…")) + "</p>");
     if (!(await waitForGoodFrame())) {
-      A.show(result, "warn", '<p class="headline">' + A.escapeHtml(A.firstIssue(last) || "No face seen.") + "</p><p>Please try again.</p>");
+      A.show(result, "warn", '<p class="headline">' + A.escapeHtml(A.firstIssue(last) || gettext("No face seen.")) + "</p><p>" + A.escapeHtml(gettext("Please try again.")) + "</p>");
       return;
     }
     const t0 = performance.now();
@@ -177,9 +181,9 @@
       cameraOk = true;
       A.marks.ready = performance.now();
       startWatch();
-      guide.textContent = "Look at the camera";
+      guide.textContent = gettext("Look at the camera");
     } catch (e) {
-      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+      guide.textContent = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
       A.show(result, "bad", '<p class="headline">' + A.escapeHtml(e.message) + "</p>");
       pinPanel.open = true;
       pinForm.pin.focus();

@@ -13,6 +13,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
 
   function config() {
     const el = document.getElementById("attendance-config");
@@ -56,7 +61,7 @@
     try {
       response = await fetch(url, init);
     } catch (e) {
-      return { status: 0, ok: false, body: { code: "network", detail: "No connection to the server." } };
+      return { status: 0, ok: false, body: { code: "network", detail: gettext("No connection to the server.") } };
     }
     return window.FaceCam.answer(response);
   }

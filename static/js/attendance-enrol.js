@@ -11,6 +11,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   const A = window.Attendance;
   const cfg = A.config();
   const video = document.getElementById("cam");
@@ -25,10 +30,10 @@
   const doneMessage = document.getElementById("done-message");
 
   const POSES = [
-    "Look straight at the camera",
-    "Turn your head slightly to the left",
-    "Turn your head slightly to the right",
-    "Look straight at the camera again",
+    gettext("Look straight at the camera"),
+    gettext("Turn your head slightly to the left"),
+    gettext("Turn your head slightly to the right"),
+    gettext("Look straight at the camera again"),
   ];
   const SETTLE_MS = 1200; // time to follow a prompt before the next photo
   const POLL_MS = 1000;
@@ -99,7 +104,7 @@
 
   async function loadConsent() {
     const res = await A.send("GET", cfg.consentUrl);
-    if (!res.ok) throw new Error((res.body && res.body.detail) || "The consent state could not be read.");
+    if (!res.ok) throw new Error((res.body && res.body.detail) || gettext("The consent state could not be read."));
     consent = res.body;
     return consent;
   }
@@ -122,8 +127,8 @@
     consentEls.missing.hidden = Boolean(current);
     consentEls.form.hidden = !current;
     if (!current) return;
-    consentEls.title.textContent = current.title || "Your consent";
-    consentEls.version.textContent = "Consent text, version " + current.version;
+    consentEls.title.textContent = current.title || gettext("Your consent");
+    consentEls.version.textContent = interpolate(gettext("Consent text, version %(version)s"), { version: current.version }, true);
     renderText(consentEls.text, current.text);
     consentEls.title.focus();
   }
@@ -134,9 +139,11 @@
     consentEls.status.hidden = !given || cfg.withdraw === false;
     consentEls.confirm.hidden = true;
     if (given) {
-      const when = consent.given_at ? new Date(consent.given_at).toLocaleDateString() : "";
-      consentEls.givenText.textContent = "You agreed to the consent text (version " + consent.version + ")" +
-        (when ? " on " + when : "") + ".";
+      const lang = document.documentElement.lang || undefined;
+      const when = consent.given_at ? new Date(consent.given_at).toLocaleDateString(lang) : "";
+      consentEls.givenText.textContent = when
+        ? interpolate(gettext("You agreed to the consent text (version %(version)s) on %(date)s."), { version: consent.version, date: when }, true)
+        : interpolate(gettext("You agreed to the consent text (version %(version)s)."), { version: consent.version }, true);
     }
   }
 
@@ -145,7 +152,7 @@
     const res = await A.send("POST", cfg.consentUrl, { version: consent.current.version });
     consentEls.agree.disabled = false;
     if (!res.ok) {
-      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || "Your consent could not be recorded.") + "</p>");
+      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || gettext("Your consent could not be recorded.")) + "</p>");
       return;
     }
     consentEls.notice.hidden = true;
@@ -178,12 +185,15 @@
     const res = await A.send("DELETE", cfg.consentUrl);
     consentEls.yes.disabled = false;
     if (!res.ok) {
-      A.show(consentEls.confirm, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || "That did not work.") + "</p>");
+      A.show(consentEls.confirm, "bad", "<p>" + A.escapeHtml((res.body && res.body.detail) || gettext("That did not work.")) + "</p>");
       return;
     }
     const erased = (res.body && res.body.erased && res.body.erased.templates) || 0;
-    A.show(consentEls.notice, "ok", "<p>Your consent is withdrawn and your face data is deleted (" + erased +
-      " templates). You can clock in with your PIN.</p>");
+    const withdrawn = ngettext(
+      "Your consent is withdrawn and your face data is deleted (%(count)s template). You can clock in with your PIN.",
+      "Your consent is withdrawn and your face data is deleted (%(count)s templates). You can clock in with your PIN.",
+      erased);
+    A.show(consentEls.notice, "ok", "<p>" + A.escapeHtml(interpolate(withdrawn, { count: erased }, true)) + "</p>");
     try {
       await loadConsent();
     } catch (e) {
@@ -196,8 +206,9 @@
 
   function setProgress(n) {
     progress.value = n;
-    progress.textContent = n + " of " + POSES.length;
-    progressText.textContent = n + " of " + POSES.length;
+    const text = interpolate(gettext("%(done)s of %(total)s"), { done: n, total: POSES.length }, true);
+    progress.textContent = text;
+    progressText.textContent = text;
   }
 
   async function ensureCamera() {
@@ -205,7 +216,7 @@
     try {
       await window.FaceCam.start(video);
     } catch (e) {
-      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+      guide.textContent = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
       poseEl.textContent = e.message;
       return false;
     }
@@ -215,7 +226,7 @@
       onAnalysis: (a) => {
         lastAnalysis = a;
         A.drawBoxes(overlay, video, a);
-        guide.textContent = a.ok ? "Good" : (A.firstIssue(a) || "Look at the camera");
+        guide.textContent = a.ok ? gettext("Good") : (A.firstIssue(a) || gettext("Look at the camera"));
       },
     });
     return true;
@@ -244,13 +255,13 @@
       if (gen !== generation) return;
       images.push(blob);
       const img = document.createElement("img");
-      img.alt = "Photo " + (i + 1);
+      img.alt = interpolate(gettext("Photo %(number)s"), { number: i + 1 }, true);
       img.src = URL.createObjectURL(blob);
       img.onload = () => URL.revokeObjectURL(img.src);
       thumbs.appendChild(img);
       setProgress(i + 1);
     }
-    poseEl.textContent = "Thank you!";
+    poseEl.textContent = gettext("Thank you!");
     if (stopWatch) stopWatch();
     stopWatch = null;
     window.FaceCam.stop(video);
@@ -258,32 +269,32 @@
   }
 
   async function upload() {
-    jobStatus.textContent = "Sending your photos…";
+    jobStatus.textContent = gettext("Sending your photos…");
     jobProgress.removeAttribute("value");
     const res = await A.postWithRetry(cfg.enrolUrl, { images: images }, { timeoutMs: 30000, attempts: 2 });
     if (!res.ok) {
-      return finish("bad", (res.body && res.body.detail) || "The photos could not be sent.");
+      return finish("bad", (res.body && res.body.detail) || gettext("The photos could not be sent."));
     }
     let job = res.body;
     // "held": the duplicate-identity check wants an admin's review (enrolment_checks).
     while (job.status !== "done" && job.status !== "failed" && job.status !== "held") {
-      jobStatus.textContent = "Making your face template… " + (job.processed || 0) + " of " + job.total + " photos";
+      jobStatus.textContent = interpolate(gettext("Making your face template… %(done)s of %(total)s photos"), { done: job.processed || 0, total: job.total }, true);
       jobProgress.value = job.progress || 0;
       await A.sleep(POLL_MS);
       try {
         const r = await fetch(cfg.enrolUrl + job.id + "/", { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (r.ok) job = await r.json();
       } catch (e) {
-        jobStatus.textContent = "Connection problem, retrying…";
+        jobStatus.textContent = gettext("Connection problem, retrying…");
       }
     }
     jobProgress.value = 100;
     if (job.status === "held") {
-      finish("warn", "Your photos are waiting for an admin's review before they are used. You can clock in with your PIN meanwhile.");
+      finish("warn", gettext("Your photos are waiting for an admin's review before they are used. You can clock in with your PIN meanwhile."));
     } else if (job.status === "done") {
-      finish("ok", "Your face is enrolled: " + job.accepted + " of " + job.total + " photos accepted. You can clock in now.");
+      finish("ok", interpolate(gettext("Your face is enrolled: %(accepted)s of %(total)s photos accepted. You can clock in now."), { accepted: job.accepted, total: job.total }, true));
     } else {
-      finish("bad", "Enrolment failed: " + (job.error || "no usable photo") + ". Please try again in better light.");
+      finish("bad", interpolate(gettext("Enrolment failed: %(error)s. Please try again in better light."), { error: job.error || gettext("no usable photo") }, true));
     }
   }
 
@@ -305,7 +316,7 @@
     .catch((e) => {
       sections.consent.hidden = false;
       consentEls.loading.hidden = true;
-      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml(e.message) + " Please reload the page.</p>");
+      A.show(consentEls.error, "bad", "<p>" + A.escapeHtml(e.message + " " + gettext("Please reload the page.")) + "</p>");
       consentEls.form.hidden = false;
       consentEls.agree.hidden = true;
       consentEls.decline.hidden = true;

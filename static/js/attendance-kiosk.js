@@ -11,6 +11,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   const A = window.Attendance;
   const cfg = A.config();
   const video = document.getElementById("cam");
@@ -22,7 +27,7 @@
   const dirButtons = Array.from(document.querySelectorAll("button.dir"));
   const nowEl = document.getElementById("now");
   const instruction = document.getElementById("instruction");
-  const NOT_LIVE = "We could not confirm a live person — please look at the camera and follow the instruction.";
+  const NOT_LIVE = gettext("We could not confirm a live person — please look at the camera and follow the instruction.");
 
   // After an answer: show it this long before the next capture, and capture the same
   // standing person again only after REPEAT_MS (the server debounces anyway).
@@ -38,7 +43,7 @@
   let hideTimer = null;
   let cameraOk = false;
 
-  const clockFormat = new Intl.DateTimeFormat([], {
+  const clockFormat = new Intl.DateTimeFormat(document.documentElement.lang || [], {
     hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: cfg.timeZone || undefined,
   });
   function tickClock() { nowEl.textContent = clockFormat.format(new Date()); }
@@ -52,7 +57,7 @@
       // An explicit choice is a fresh request: capture at the next good frame.
       lastAnswerAt = 0;
       faceLeft = true;
-      guide.textContent = "Look at the camera to clock " + direction.toUpperCase();
+      guide.textContent = direction === "out" ? gettext("Look at the camera to clock OUT") : gettext("Look at the camera to clock IN");
     }
   }
 
@@ -76,7 +81,7 @@
   function showInstruction(text) {
     instruction.textContent = text;
     instruction.hidden = false;
-    guide.textContent = "Look at the camera and do it now";
+    guide.textContent = gettext("Look at the camera and do it now");
   }
 
   function hideInstruction() {
@@ -87,13 +92,13 @@
   function describe(res) {
     const b = res.body || {};
     if (res.ok && b.event) {
-      const dir = b.event.direction === "in" ? "IN" : "OUT";
-      const headline = b.created || b.replayed ? "Clocked " + dir + " at " + b.event.local_time : b.message;
+      const clocked = b.event.direction === "in" ? gettext("Clocked IN at %(time)s") : gettext("Clocked OUT at %(time)s");
+      const headline = b.created || b.replayed ? interpolate(clocked, { time: b.event.local_time }, true) : b.message;
       return {
         kind: b.created || b.replayed ? "ok" : "info",
         html: '<p class="greeting">' + A.escapeHtml(b.greeting) + '</p><p class="headline">' +
           A.escapeHtml(headline) + "</p>" +
-          (b.event.pin_fallback ? '<p class="small">Your manager will check this PIN entry.</p>' : ""),
+          (b.event.pin_fallback ? '<p class="small">' + A.escapeHtml(gettext("Your manager will check this PIN entry.")) + "</p>" : ""),
       };
     }
     if (b.code === "spoof_suspected") {
@@ -101,34 +106,34 @@
         kind: "warn",
         ms: RESULT_VISIBLE_MS * 2,
         html: '<p class="headline">' + A.escapeHtml(NOT_LIVE) + "</p>" +
-          '<p><button type="button" class="secondary" data-open-pin>Use employee number and PIN instead <kbd>P</kbd></button></p>',
+          '<p><button type="button" class="secondary" data-open-pin>' + A.escapeHtml(gettext("Use employee number and PIN instead")) + " <kbd>P</kbd></button></p>",
       };
     }
     if (b.code === "locked_out" || b.code === "face_login_disabled") {
       return {
         kind: "bad",
         ms: RESULT_VISIBLE_MS * 2,
-        html: '<p class="headline">' + A.escapeHtml(b.detail || "Face check paused.") + "</p>" +
-          '<p><button type="button" class="secondary" data-open-pin>Use employee number and PIN <kbd>P</kbd></button></p>',
+        html: '<p class="headline">' + A.escapeHtml(b.detail || gettext("Face check paused.")) + "</p>" +
+          '<p><button type="button" class="secondary" data-open-pin>' + A.escapeHtml(gettext("Use employee number and PIN")) + " <kbd>P</kbd></button></p>",
       };
     }
     if (b.code === "not_recognised") {
-      return { kind: "bad", html: '<p class="headline">Not recognised</p><p>Please try again, or use your employee number and PIN.</p>' };
+      return { kind: "bad", html: '<p class="headline">' + A.escapeHtml(gettext("Not recognised")) + "</p><p>" + A.escapeHtml(gettext("Please try again, or use your employee number and PIN.")) + "</p>" };
     }
     if (res.status === 401 || (res.status === 403 && b.code === "permission_denied")) {
-      return { kind: "bad", html: '<p class="headline">This screen is not paired as a kiosk</p><p>Ask an admin to pair it again.</p>' };
+      return { kind: "bad", html: '<p class="headline">' + A.escapeHtml(gettext("This screen is not paired as a kiosk")) + "</p><p>" + A.escapeHtml(gettext("Ask an admin to pair it again.")) + "</p>" };
     }
     if (res.status === 0) {
-      return { kind: "bad", html: '<p class="headline">No connection</p><p>The server cannot be reached. Trying again…</p>' };
+      return { kind: "bad", html: '<p class="headline">' + A.escapeHtml(gettext("No connection")) + "</p><p>" + A.escapeHtml(gettext("The server cannot be reached. Trying again…")) + "</p>" };
     }
-    return { kind: res.status === 422 ? "warn" : "bad", html: '<p class="headline">' + A.escapeHtml(b.detail || "Something went wrong.") + "</p>" };
+    return { kind: res.status === 422 ? "warn" : "bad", html: '<p class="headline">' + A.escapeHtml(b.detail || gettext("Something went wrong.")) + "</p>" };
   }
 
   function send(fields) {
     // One capture id per attempt: a network retry resends the same frames, nonce and id,
     // and the server answers it once.
     return A.postWithRetry(cfg.clockUrl, Object.assign({ capture_id: A.captureId() }, fields), {
-      onRetry: () => { guide.textContent = "Connection problem, retrying…"; },
+      onRetry: () => { guide.textContent = gettext("Connection problem, retrying…"); },
     });
   }
 
@@ -136,7 +141,7 @@
     hideInstruction();
     const answer = describe(res);
     showAnswer(answer.kind, answer.html, answer.ms);
-    guide.textContent = res.ok ? "Done" : "Look at the camera";
+    guide.textContent = res.ok ? gettext("Done") : gettext("Look at the camera");
     A.timings.push(performance.now() - t0);
     if (res.ok && res.body && res.body.greeting && A.marks.greeted == null) A.marks.greeted = performance.now();
     if (res.ok) setOverride("");
@@ -152,7 +157,7 @@
     busy = true;
     stopWatching();
     t0 = t0 || performance.now();
-    guide.textContent = "One moment…";
+    guide.textContent = gettext("One moment…");
     return finish(await send(fields), t0);
   }
 
@@ -167,10 +172,10 @@
       onInstruction: showInstruction,
       onCaptured: function () {
         hideInstruction();
-        guide.textContent = "One moment…";
+        guide.textContent = gettext("One moment…");
       },
       onRetry: function () {
-        guide.textContent = "Once more, please";
+        guide.textContent = gettext("Once more, please");
       },
       send: function (fields) {
         return send(Object.assign(fields, { direction: override || undefined }));
@@ -206,15 +211,15 @@
     const faces = (analysis.faces || []).length;
     if (faces === 0) faceLeft = true;
     if (analysis.httpStatus === 401 || analysis.httpStatus === 403) {
-      guide.textContent = "This screen is not paired as a kiosk.";
+      guide.textContent = gettext("This screen is not paired as a kiosk.");
       return;
     }
     if (readyToCapture(analysis)) {
-      guide.textContent = "Hold still…";
+      guide.textContent = gettext("Hold still…");
       captureFace();
       return;
     }
-    guide.textContent = analysis.ok ? "Hold still…" : (A.firstIssue(analysis) || "Look at the camera");
+    guide.textContent = analysis.ok ? gettext("Hold still…") : (A.firstIssue(analysis) || gettext("Look at the camera"));
   }
 
   function startWatching() {
@@ -267,17 +272,17 @@
       await window.FaceCam.start(video);
       cameraOk = true;
       A.marks.ready = performance.now();
-      guide.textContent = "Look at the camera";
+      guide.textContent = gettext("Look at the camera");
       startWatching();
     } catch (e) {
       cameraOk = false;
       document.getElementById("stage").classList.add("no-camera");
       document.getElementById("hint").textContent = "Enter your employee number and PIN below.";
-      guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
-      const headline = e.code === "denied" ? "Camera access denied" : "No camera";
+      guide.textContent = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
+      const headline = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
       const text = e.code === "denied"
-        ? "Allow the camera for this page, or use your employee number and PIN."
-        : (e.message || "No camera could be opened.") + " Use your employee number and PIN.";
+        ? gettext("Allow the camera for this page, or use your employee number and PIN.")
+        : (e.message || gettext("No camera could be opened.")) + " " + gettext("Use your employee number and PIN.");
       A.show(result, "bad", '<p class="headline">' + headline + "</p><p>" + A.escapeHtml(text) + "</p>");
       openPin(true);
     }

@@ -23,6 +23,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
 
   function cameraError(code, message) {
     const err = new Error(message);
@@ -32,7 +37,7 @@
 
   async function start(video) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw cameraError("unavailable", "This browser cannot use a camera here (HTTPS is needed).");
+      throw cameraError("unavailable", gettext("This browser cannot use a camera here (HTTPS is needed)."));
     }
     let stream;
     try {
@@ -42,9 +47,9 @@
       });
     } catch (e) {
       if (e && (e.name === "NotAllowedError" || e.name === "SecurityError")) {
-        throw cameraError("denied", "Camera access was denied. Allow the camera for this page, or use your PIN.");
+        throw cameraError("denied", gettext("Camera access was denied. Allow the camera for this page, or use your PIN."));
       }
-      throw cameraError("unavailable", "No camera could be opened (" + (e && e.name) + ").");
+      throw cameraError("unavailable", interpolate(gettext("No camera could be opened (%(error)s)."), { error: e && e.name }, true));
     }
     video.srcObject = stream;
     video.muted = true;
@@ -71,7 +76,7 @@
     scratch.height = Math.round((video.videoHeight || 480) * scale);
     scratch.getContext("2d").drawImage(video, 0, 0, scratch.width, scratch.height);
     return new Promise((resolve, reject) =>
-      scratch.toBlob((b) => (b ? resolve(b) : reject(cameraError("capture", "No frame"))), "image/jpeg", o.quality)
+      scratch.toBlob((b) => (b ? resolve(b) : reject(cameraError("capture", gettext("No frame")))), "image/jpeg", o.quality)
     );
   }
 
@@ -147,12 +152,12 @@
     try {
       body = await response.json();
     } catch (e) {
-      body = { code: "bad_response", detail: "The server answered unexpectedly (" + response.status + ")." };
+      body = { code: "bad_response", detail: interpolate(gettext("The server answered unexpectedly (%(status)s)."), { status: response.status }, true) };
     }
     return { status: response.status, ok: response.ok, body: body };
   }
 
-  const NETWORK = { code: "network", detail: "No connection to the server." };
+  const NETWORK = { code: "network", detail: gettext("No connection to the server.") };
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   function withTimeout(promise, ms) {
@@ -199,7 +204,7 @@
         analysis.httpStatus = res.status;
         if (o.onAnalysis) o.onAnalysis(analysis);
       } catch (e) {
-        if (o.onAnalysis) o.onAnalysis({ ok: false, issues: [{ code: "network", message: "Connection problem, retrying…" }] });
+        if (o.onAnalysis) o.onAnalysis({ ok: false, issues: [{ code: "network", message: gettext("Connection problem, retrying…") }] });
       }
       if (!stopped) timer = setTimeout(tick, o.intervalMs);
     }
@@ -211,9 +216,9 @@
   }
 
   const INSTRUCTIONS = {
-    blink: "Blink once",
-    turn_left: "Turn your head slightly to your left, then back",
-    turn_right: "Turn your head slightly to your right, then back",
+    blink: gettext("Blink once"),
+    turn_left: gettext("Turn your head slightly to your left, then back"),
+    turn_right: gettext("Turn your head slightly to your right, then back"),
   };
 
   function instructionFor(challenges) {
@@ -224,7 +229,7 @@
     const o = Object.assign({ challengeUrl: "/api/biometrics/challenge/", onInstruction: null, fields: {} }, opts || {});
     const res = await post(o.challengeUrl, o.fields);
     if (!res.ok) {
-      const err = cameraError(res.body.code || "challenge_failed", res.body.detail || "Could not start a capture.");
+      const err = cameraError(res.body.code || "challenge_failed", res.body.detail || gettext("Could not start a capture."));
       err.status = res.status;
       err.body = res.body;
       throw err;

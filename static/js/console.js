@@ -4,6 +4,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
+  const lang = document.documentElement.lang || undefined;
   const cfg = JSON.parse(document.getElementById("console-config").textContent);
   const body = document.getElementById("log-body");
   const filters = document.getElementById("filters");
@@ -11,9 +16,10 @@
   const live = document.getElementById("live");
   const MAX_ROWS = 300;
   // The log shows site time (server-formatted); the "updated" stamp must match it.
-  const clock = new Intl.DateTimeFormat("en-GB", {
+  const clock = new Intl.DateTimeFormat(lang, {
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: cfg.timeZone || undefined,
   });
+  const score = new Intl.NumberFormat(lang, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
   let since = 0;
   let timer = null;
   let generation = 0; // a filter change discards answers to older requests
@@ -38,16 +44,18 @@
   }
 
   function eventRow(e) {
-    const who = e.person ? e.person.name : "Unknown";
-    const scored = e.score === null ? "" : "score " + e.score.toFixed(3) + " / threshold " + e.threshold.toFixed(3) + " · " + e.model;
+    const who = e.person ? e.person.name : gettext("Unknown");
+    const scored = e.score === null ? "" : interpolate(gettext("score %(score)s / threshold %(threshold)s"), {
+      score: score.format(e.score), threshold: score.format(e.threshold),
+    }, true) + " · " + e.model;
     const row = el("tr", { class: "row-" + e.decision + (since ? " fresh" : ""), "data-event": e.id, "data-at": String(Date.parse(e.at)) }, [
       el("td", {}, [el("time", { text: e.when, datetime: e.at })]),
       el("td", { text: e.point.name, title: e.area.name }),
       el("td", { class: e.person ? "" : "unknown", text: who + (e.person ? " · " + e.person.role : "") }),
-      el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? "Granted" : "Denied" })]),
+      el("td", {}, [el("span", { class: "badge " + e.decision, text: e.decision === "granted" ? gettext("Granted") : gettext("Denied") })]),
       el("td", { class: "wrap", text: e.reason_label, title: e.reason + (scored ? " · " + scored : "") }),
       el("td", { class: "wrap liveness" + (e.liveness && e.liveness.checked && !e.liveness.passed ? " failed" : ""), text: e.liveness_label || "—", title: e.liveness && e.liveness.reason ? e.liveness.reason : "" }),
-      el("td", { class: "muted wrap", text: e.rule || (e.pass ? "Pass #" + e.pass : "—") }),
+      el("td", { class: "muted wrap", text: e.rule || (e.pass ? interpolate(gettext("Pass #%(number)s"), { number: e.pass }, true) : "—") }),
     ]);
     return row;
   }
@@ -67,7 +75,7 @@
 
   async function act(alert, action, note) {
     const res = await window.FaceCam.post(cfg.alertUrl + alert.id + "/" + action + "/", { note: note });
-    if (!res.ok) window.alert(res.body.detail || "The alert could not be updated.");
+    if (!res.ok) window.alert(res.body.detail || gettext("The alert could not be updated."));
     delete drafts[alert.id];
     poll();
   }
@@ -77,19 +85,22 @@
     const item = el("li", { class: "alert " + a.state, "data-alert": a.id }, [
       el("p", { class: "alert-kind", text: a.kind_label + (a.count > 1 ? " ×" + a.count : "") }),
       el("p", { class: "alert-msg", text: a.message }),
-      el("p", { class: "muted small", text: "Since " + a.created + (a.count > 1 ? ", last " + a.last : "") }),
+      el("p", { class: "muted small", text: a.count > 1
+        ? interpolate(gettext("Since %(first)s, last %(last)s"), { first: a.created, last: a.last }, true)
+        : interpolate(gettext("Since %(first)s"), { first: a.created }, true) }),
     ]);
     if (a.state === "open") {
-      const note = el("textarea", { id: noteId, rows: "2", placeholder: "What did you do?", "aria-label": "Note" });
+      const note = el("textarea", { id: noteId, rows: "2", placeholder: gettext("What did you do?"), "aria-label": gettext("Note") });
       note.value = drafts[a.id] || "";
       note.addEventListener("input", () => { drafts[a.id] = note.value; });
-      const button = el("button", { type: "button", class: "primary small-btn", text: "Acknowledge" });
+      const button = el("button", { type: "button", class: "primary small-btn", text: gettext("Acknowledge") });
       button.addEventListener("click", () => act(a, "acknowledge", note.value));
       item.appendChild(note);
       item.appendChild(button);
     } else {
-      item.appendChild(el("p", { class: "small", text: "Acknowledged by " + a.acknowledged_by + " at " + a.acknowledged_at + (a.note ? ": " + a.note : "") }));
-      const close = el("button", { type: "button", class: "link-btn", text: "Close" });
+      const by = interpolate(gettext("Acknowledged by %(person)s at %(time)s"), { person: a.acknowledged_by, time: a.acknowledged_at }, true);
+      item.appendChild(el("p", { class: "small", text: by + (a.note ? ": " + a.note : "") }));
+      const close = el("button", { type: "button", class: "link-btn", text: gettext("Close") });
       close.addEventListener("click", () => act(a, "close", ""));
       item.appendChild(close);
     }
@@ -115,7 +126,7 @@
       el("h3", { text: g.area + " (" + g.people.length + ")" }),
       el("ul", {}, g.people.map((p) => el("li", {}, [
         el("span", { text: p.name }),
-        el("span", { class: "muted small", text: " " + p.role + " · " + p.since + " via " + p.point }),
+        el("span", { class: "muted small", text: " " + p.role + " · " + interpolate(gettext("%(time)s via %(door)s"), { time: p.since, door: p.point }, true) }),
       ]))),
     ])));
     document.getElementById("inside-empty").hidden = groups.length > 0;
@@ -125,8 +136,8 @@
     const list = document.getElementById("visitors");
     list.replaceChildren(...visitors.map((v) => el("li", {}, [
       el("p", {}, [el("strong", { text: v.name }), el("span", { class: "muted", text: " · " + v.kind })]),
-      el("p", { class: "small", text: "Sponsor: " + v.sponsor + " · until " + v.until }),
-      el("p", { class: "small muted", text: v.last_entry ? "Last entry " + v.last_entry : "Not arrived yet" }),
+      el("p", { class: "small", text: interpolate(gettext("Sponsor: %(sponsor)s · until %(until)s"), { sponsor: v.sponsor, until: v.until }, true) }),
+      el("p", { class: "small muted", text: v.last_entry ? interpolate(gettext("Last entry %(entry)s"), { entry: v.last_entry }, true) : gettext("Not arrived yet") }),
     ])));
     document.getElementById("visitors-empty").hidden = visitors.length > 0;
   }
@@ -146,7 +157,7 @@
         headers: { Accept: "application/json" },
       });
       if (response.status === 401 || response.status === 403) {
-        liveText.textContent = "Signed out — reload to sign in again";
+        liveText.textContent = gettext("Signed out — reload to sign in again");
         live.classList.add("down");
         inflight = false;
         return;
@@ -158,11 +169,11 @@
         renderAlerts(data.alerts);
         renderInside(data.inside);
         renderVisitors(data.visitors);
-        liveText.textContent = "Live · updated " + clock.format(new Date());
+        liveText.textContent = interpolate(gettext("Live · updated %(time)s"), { time: clock.format(new Date()) }, true);
         live.classList.remove("down");
       }
     } catch (e) {
-      liveText.textContent = "Connection lost, retrying…";
+      liveText.textContent = gettext("Connection lost, retrying…");
       live.classList.add("down");
     }
     inflight = false;

@@ -4,6 +4,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   const cfg = JSON.parse(document.getElementById("identity-config").textContent);
   const video = document.getElementById("cam");
   const overlay = document.getElementById("overlay");
@@ -11,7 +16,7 @@
   const result = document.getElementById("result");
   const button = document.getElementById("face-button");
   const instruction = document.getElementById("instruction");
-  const NOT_LIVE = "We could not confirm a live person. Look at the camera and follow the instruction.";
+  const NOT_LIVE = gettext("We could not confirm a live person. Look at the camera and follow the instruction.");
   let stopWatch = null;
   let busy = false;
 
@@ -31,7 +36,7 @@
       onAnalysis: function (a) {
         window.FaceCam.drawFaces(overlay, video, a);
         const issue = a.issues && a.issues[0];
-        guide.textContent = a.ok ? "Ready" : (issue ? issue.message : "Look at the camera");
+        guide.textContent = a.ok ? gettext("Ready") : (issue ? issue.message : gettext("Look at the camera"));
       },
     });
   }
@@ -61,13 +66,13 @@
           onInstruction: function (text) {
             instruction.textContent = text;
             instruction.hidden = false;
-            show("info", text + ": do it now.");
+            show("info", interpolate(gettext("%(instruction)s: do it now."), { instruction: text }, true));
           },
           onCaptured: function () {
             instruction.hidden = true;
-            show("info", "One moment…");
+            show("info", gettext("One moment…"));
           },
-          onRetry: function () { show("info", "Once more, please."); },
+          onRetry: function () { show("info", gettext("Once more, please.")); },
           send: send,
         });
       } else {
@@ -80,12 +85,12 @@
     const b = res.body || {};
     window.Identity.answers.push(res.ok && b.ok ? "ok" : res.status + ":" + (b.code || ""));
     if (res.ok && b.ok) {
-      show("ok", "Thank you. Signing you in…");
+      show("ok", gettext("Thank you. Signing you in…"));
       window.location.assign(b.next);
       return;
     }
     if (b.code === "spoof_suspected") show("warn", NOT_LIVE);
-    else show(res.status === 429 ? "bad" : "warn", b.detail || "Something went wrong.");
+    else show(res.status === 429 ? "bad" : "warn", b.detail || gettext("Something went wrong."));
     if (res.status === 401 || (res.status === 429 && b.code === "locked_out")) {
       button.disabled = true;  // the sign-in ended: start again from the application
     } else {
@@ -98,10 +103,10 @@
   button.addEventListener("click", check);
   window.addEventListener("pagehide", () => { if (stopWatch) stopWatch(); window.FaceCam.stop(video); });
   window.FaceCam.start(video).then(function () {
-    guide.textContent = "Look at the camera";
+    guide.textContent = gettext("Look at the camera");
     startWatch();
   }, function (e) {
-    guide.textContent = e.code === "denied" ? "Camera access denied" : "No camera";
+    guide.textContent = e.code === "denied" ? gettext("Camera access denied") : gettext("No camera");
     show("bad", e.message);
     button.disabled = true;
   });

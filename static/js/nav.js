@@ -5,6 +5,11 @@
  */
 (function () {
   "use strict";
+  // Translations: the JavaScript catalog (base.html) in the page's language; without it, the
+  // source text.
+  const gettext = window.gettext || ((s) => s);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((f, o) => f.replace(/%\((\w+)\)s/g, (m, k) => String(o[k])));
   function start() {
     const bar = document.querySelector(".topbar");
     const menu = document.getElementById("site-menu");
@@ -56,7 +61,7 @@
       if (!wrap.hasAttribute("aria-label") && !wrap.hasAttribute("aria-labelledby")) {
         const box = wrap.closest("section, article, main");
         const heading = box && box.querySelector("h1, h2, h3");
-        wrap.setAttribute("aria-label", heading ? heading.textContent.trim() : "Table");
+        wrap.setAttribute("aria-label", heading ? heading.textContent.trim() : gettext("Table"));
       }
     }
     if (window.ResizeObserver) {
