@@ -6,6 +6,9 @@ from . import audit, sessions
 
 
 def on_login(sender, request, user, **kwargs) -> None:
+    attempt = getattr(request, "login_attempt", None)
+    if attempt is not None:
+        attempt.succeeded()  # the account's count of wrong passwords starts again
     audit.record("auth.password", actor=user, request=request, outcome="success", target=user)
     if request is not None and hasattr(request, "session"):
         sessions.record_factor(request, factor=sessions.PASSWORD, user=user)

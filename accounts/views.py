@@ -72,3 +72,25 @@ def login_locked_out(
     if seconds:
         response["Retry-After"] = str(seconds)
     return response
+
+
+class AccountLimitMiddleware:
+    """Answers a sign-in refused by the per-account limit (``AccountAttemptBackend``) with the
+    lock-out page, 429 and Retry-After, instead of "wrong password"."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        seconds = getattr(request, "account_retry_after", None)
+        if not seconds:
+            return response
+        locked = render(
+            request,
+            "registration/locked_out.html",
+            {"account": True, "minutes": max(1, -(-seconds // 60))},
+            status=429,
+        )
+        locked["Retry-After"] = str(seconds)
+        return locked

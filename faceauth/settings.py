@@ -116,7 +116,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "faceauth.middleware.DisplayTimezoneMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
-    # Last: it turns axes' lock-out on the login pages into the lock-out page.
+    # Last: they turn axes' and the per-account lock-out on the login pages into their page.
+    "accounts.views.AccountLimitMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -173,8 +174,11 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username + address before any password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # Then the per-account limit across addresses (accounts/backends.py).
+    "accounts.backends.AccountAttemptBackend",
     "accounts.backends.ValidityWindowBackend",
 ]
+FACEAUTH_LOGIN_ACCOUNT_MAX_FAILURES = env.int("FACEAUTH_LOGIN_ACCOUNT_MAX_FAILURES", default=20)
 # Password sign-in (/accounts/login/, /admin/login/) brute-force lock-out (docs/security.md).
 # Rows in the database (AccessAttempt, counted under a row lock): every worker shares them and
 # the admin lists them (Login lock-outs, with an audited unlock action).

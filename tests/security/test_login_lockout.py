@@ -71,3 +71,43 @@ def test_only_admins_see_and_unlock_sign_in_lock_outs(people, role):
     client.force_login(people[role])
     response = client.get(reverse("admin:axes_accessattempt_changelist"))
     assert response.status_code in (302, 403)
+
+
+@pytest.mark.parametrize("page", ["login", "admin:login"])
+def test_wrong_passwords_for_one_account_from_many_addresses_make_it_wait(people, page, settings):
+    """Axes counts per username at one address; an attacker with many addresses is bounded by
+    the per-account limit (FACEAUTH_LOGIN_ACCOUNT_MAX_FAILURES) across all of them."""
+    limit = settings.FACEAUTH_LOGIN_ACCOUNT_MAX_FAILURES
+    person, url = people["employee"], reverse(page)
+
+    def attempt(n: int, username: str, password: str):
+        # Two guesses per address: below axes' per-address limit of five.
+        address = f"198.18.{n // 2 // 250}.{n // 2 % 250 + 1}"
+        return Client().post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+    statuses = [attempt(n, person.username, f"bad{n}").status_code for n in range(limit + 5)]
+    assert statuses[:limit] == [200] * limit, statuses  # the form again, with its error
+    assert set(statuses[limit:]) == {429}, statuses
+    # Now even the right password from a fresh address waits, with a clear page.
+    right = attempt(1000, person.username.upper(), PASSWORD)
+    assert right.status_code == 429 and b"too many wrong passwords" in right.content
+    assert 0 < int(right["Retry-After"]) <= 60
+    # Another account is not affected.
+    assert attempt(1002, people["manager"].username, PASSWORD).status_code == 302
+
+
+def test_a_right_password_clears_the_accounts_count(people, settings):
+    settings.FACEAUTH_LOGIN_ACCOUNT_MAX_FAILURES = 3
+    person, url = people["employee"], reverse("login")
+
+    def attempt(address: str, password: str) -> int:
+        return (
+            Client()
+            .post(url, {"username": person.username, "password": password}, REMOTE_ADDR=address)
+            .status_code
+        )
+
+    assert [attempt(f"192.0.2.{n}", "bad") for n in range(1, 3)] == [200, 200]
+    assert attempt("192.0.2.50", PASSWORD) == 302  # clears the two failures
+    assert [attempt(f"192.0.2.{n}", "bad") for n in range(10, 13)] == [200, 200, 200]
+    assert attempt("192.0.2.60", PASSWORD) == 429
