@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker beat test test-calendar lint format clean deploy-check load-smoke fuzz-smoke messages
+.PHONY: install run worker beat test suite test-calendar lint format clean deploy-check load-smoke fuzz-smoke messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,10 @@ deploy-check: install
 # PYTEST_ARGS narrows a run, e.g. CI's second pass. TEST_WORKERS pytest-xdist processes: the
 # browser tests mostly wait on the fake webcam's real-time clip, so more than the 2 cores pay.
 TEST_WORKERS ?= 3
-test: install lint deploy-check
+test: lint deploy-check suite
+
+# The tests alone (CI's second pass: the checks above ran in the first).
+suite: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The date-dependent tests (marker `calendar`) once per weekday and on both DST change days.

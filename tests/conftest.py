@@ -11,6 +11,8 @@ worker process and Chromium keep the real clock.
 import copy
 import hashlib
 import os
+import pickle
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -58,6 +60,13 @@ def pytest_generate_tests(metafunc):
     )
 
 
+def pytest_collection_modifyitems(items):
+    # The engine is Django-free: no database or cache can change what its tests see.
+    for item in items:
+        if item.path.parent.name == "engine":
+            item.add_marker(pytest.mark.backend_neutral)
+
+
 @pytest.fixture(autouse=True)
 def _fixed_clock(request):
     text = getattr(request, "param", None) or os.environ.get("FACEAUTH_TEST_CLOCK", DEFAULT_CLOCK)
@@ -67,6 +76,34 @@ def _fixed_clock(request):
 
 
 _ENROL_PROBES: dict[bytes, object] = {}
+
+
+class _SharedProbes:
+    """The xdist workers of one run share what they computed (a folder named after the run, so
+    nothing outlives it): each enrolment photo is embedded once per run, not once per worker."""
+
+    def __init__(self) -> None:
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        self.folder = Path(tempfile.gettempdir()) / f"faceauth-probes-{run}" if run else None
+
+    def get(self, key: bytes):
+        if self.folder is None:
+            return None
+        try:
+            return pickle.loads((self.folder / key.hex()).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return None
+
+    def put(self, key: bytes, probe) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(exist_ok=True)
+        partial = self.folder / f"{key.hex()}.{os.getpid()}"
+        partial.write_bytes(pickle.dumps(probe))
+        os.replace(partial, self.folder / key.hex())  # readers never see half a file
+
+
+_SHARED_PROBES = _SharedProbes()
 
 
 @pytest.fixture(autouse=True)
@@ -88,8 +125,11 @@ def _enrolment_probes_once_per_session(request, monkeypatch):
             return real(image, purpose=purpose, **kwargs)
         key = hashlib.sha256(image).digest()
         if key not in _ENROL_PROBES:
+            _ENROL_PROBES[key] = _SHARED_PROBES.get(key)
+        if _ENROL_PROBES[key] is None:
             try:
                 _ENROL_PROBES[key] = real(image, purpose=purpose)
+                _SHARED_PROBES.put(key, _ENROL_PROBES[key])
             except engine.EngineError as exc:
                 _ENROL_PROBES[key] = exc
         found = _ENROL_PROBES[key]
