@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A role that must confirm a sign-in with a live face sees only the face step until then.
+    "identity.middleware.SiteFaceStepMiddleware",
     # faceauth/authorization.py: refuses every principal and URL the table does not name.
     "faceauth.middleware.AuthorizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -439,3 +441,6 @@ OAUTH2_PROVIDER = {
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Roles that always need the live face as a second factor, whatever the client asks.
 IDENTITY_FACE_REQUIRED_ROLES = env.list("IDENTITY_FACE_REQUIRED_ROLES", default=["admin"])
+# The same on FaceAuth's own pages (identity/middleware.py). Off by default, so that a new site's
+# first admin is not locked out before enrolling: list "admin" once the admins have enrolled.
+FACEAUTH_SITE_FACE_REQUIRED_ROLES = env.list("FACEAUTH_SITE_FACE_REQUIRED_ROLES", default=[])
