@@ -1,5 +1,6 @@
 """Settings boot in each mode, run as a real process with a controlled environment."""
 
+import json
 import subprocess
 import sys
 
@@ -100,3 +101,41 @@ def test_display_time_zone_is_a_setting_and_storage_stays_utc(settings):
     assert settings.TIME_ZONE == "UTC"
     assert settings.DISPLAY_TIME_ZONE
     assert timezone.get_default_timezone_name() == "UTC"
+
+
+PROBE_OIDC = """
+import json
+from django.test import Client
+c = Client(HTTP_HOST="faceauth.example.com")
+d = c.get("/o/.well-known/openid-configuration", secure=True)
+k = c.get("/o/.well-known/jwks.json", secure=True)
+plain = c.get("/o/.well-known/openid-configuration")
+print(json.dumps({"d": [d.status_code, d.json()], "k": [k.status_code, k.json()],
+                  "plain": [plain.status_code, plain.get("Location", "")]}))
+"""
+
+
+def test_production_serves_discovery_and_the_configured_signing_key_over_https():
+    """The identity provider as deployed: DJANGO_ENV=production, its key from the environment,
+    HTTPS only; discovery names https endpoints and the JWKS publishes exactly that key."""
+    from jwcrypto import jwk
+
+    result = manage(
+        "shell", "-c", PROBE_OIDC, env={"DJANGO_ENV": "production", **PRODUCTION_SECRETS}
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    status, discovery = answer["d"]
+    assert status == 200, discovery
+    assert discovery["issuer"] == "https://faceauth.example.com/o"
+    for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
+        assert discovery[endpoint].startswith("https://faceauth.example.com/o/"), discovery
+    assert "S256" in discovery["code_challenge_methods_supported"]
+    status, jwks = answer["k"]
+    expected = jwk.JWK.from_pem(PRODUCTION_SECRETS["OIDC_RSA_PRIVATE_KEYS"].encode())
+    assert status == 200 and [key["n"] for key in jwks["keys"]] == [
+        expected.export_public(as_dict=True)["n"]
+    ]
+    assert all("d" not in key for key in jwks["keys"])  # never the private part
+    status, location = answer["plain"]
+    assert status == 301 and location.startswith("https://")  # plain HTTP is sent to HTTPS
