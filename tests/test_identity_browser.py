@@ -5,18 +5,21 @@ password, then the live face check, then consent. The ID token is verified again
 import secrets
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
+from axe_playwright_python import sync_playwright as axe_module
 
 from biometrics.liveness import forget_recent_bursts
 from identity.assurance import ACR_FACE
 
 from .biometrics_helpers import clip_frames, enrol_now
 from .conftest import ARTIFACTS, SHARED
+from .test_ui_pages import AXE_RUN, BLOCKING
 
 pytestmark = [
     pytest.mark.browser,
@@ -134,6 +137,11 @@ class RelyingParty:
         return dict(claims)
 
 
+def serious_axe_violations(page) -> list[str]:
+    result = page.evaluate(AXE_RUN)
+    return [f"{v['impact']}: {v['id']}" for v in result["violations"] if v["impact"] in BLOCKING]
+
+
 def _sign_in_with_password(page, person):
     page.wait_for_url("**/accounts/login/**")
     page.fill("input[name=username]", person.username)
@@ -192,15 +200,21 @@ def test_password_and_live_face_sign_in_to_an_authlib_client(chromium, live_serv
     rp = RelyingParty(live_server, required_acr=ACR_FACE)
     assert ACR_FACE in rp.meta["acr_values_supported"]
     assert "S256" in rp.meta["code_challenge_methods_supported"]
-    page = chromium("person_03_live_30fps.mjpeg").new_page()
+    context = chromium("person_03_live_30fps.mjpeg")
+    context.add_init_script(path=str(Path(axe_module.__file__).with_name("axe.min.js")))
+    page = context.new_page()
 
     page.goto(rp.authorization_url())
+    assert not serious_axe_violations(page)  # the sign-in page of the flow
     started = time.monotonic()
     _sign_in_with_password(page, person_03)
     _face_step(page)
     page.wait_for_url("**/o/authorize/**", timeout=60_000)
     signed_in = time.monotonic() - started  # password submitted -> consent screen
     page.screenshot(path=str(ARTIFACTS / "identity-consent.png"))
+    assert not serious_axe_violations(
+        page
+    )  # the consent screen (the face step is in test_ui_pages)
     page.click("#allow")
     page.wait_for_url("**/rp/callback**")
     token = rp.finish(page.url)
