@@ -309,6 +309,30 @@ def test_every_page_of_every_role_is_accessible_and_fits_360_px(group, chromium,
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.browser
+def test_the_admin_site_has_no_serious_accessibility_violations(chromium, live_server, site):
+    """The raw Django admin stays the back office (axe only: its change lists are wide tables,
+    not made for 360 px): its index and every change list an admin may open."""
+    from django.contrib import admin
+
+    context = new_context(chromium().browser)
+    page = sign_in(context, live_server, site["people"]["admin"].username)
+    paths = ["/admin/"] + [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+    problems = []
+    for path in paths:
+        page.goto(live_server.url + path)
+        for violation in page.evaluate(AXE_RUN)["violations"]:
+            if violation["impact"] in BLOCKING:
+                targets = [n["target"] for n in violation["nodes"]][:3]
+                problems.append(f"{path}: axe {violation['impact']} {violation['id']} {targets}")
+    context.close()
+    assert len(paths) > 20
+    assert not problems, "\n".join(problems)
+
+
 def test_every_page_row_is_known_to_the_scan():
     """A new page row with URL arguments needs its arguments in arg_pages (or a reason in
     NOT_PAGES); otherwise the scan above would silently skip it."""
