@@ -100,6 +100,11 @@ class CheckRequest(serializers.Serializer):
         "/api/access/challenge/; required at doors whose device requires liveness.",
     )
     nonce = serializers.CharField(required=False, help_text="The challenge's nonce (with frames).")
+    streamed = serializers.BooleanField(
+        required=False,
+        help_text="The capture was streamed to /api/biometrics/liveness/stream/ under "
+        "``nonce``: claim its decision (no frames here).",
+    )
     image = serializers.FileField(
         required=False, help_text="One photo: only at doors whose device has liveness off."
     )
@@ -127,6 +132,9 @@ class ChallengeResponse(serializers.Serializer):
     challenges = serializers.ListField(child=serializers.CharField())
     expires_at = serializers.DateTimeField()
     capture = serializers.DictField(help_text="seconds, fps, width, quality of the burst.")
+    stream = serializers.DictField(
+        help_text="fps, chunk_seconds, max_seconds, width, quality of a streamed capture."
+    )
 
 
 class ChallengeView(APIView):
@@ -147,6 +155,7 @@ class ChallengeView(APIView):
                 "challenges": challenge.challenges,
                 "expires_at": challenge.expires_at,
                 "capture": services.capture_settings(),
+                "stream": services.stream_settings(),
             },
             status=status.HTTP_201_CREATED,
         )
@@ -171,13 +180,16 @@ class CheckView(APIView):
         device = request.auth if isinstance(request.auth, Device) else None
         frames = [f.read() for f in request.FILES.getlist("frames")]
         upload = request.FILES.get("image")
-        if not frames and upload is None:
+        nonce = str(request.data.get("nonce", "") or "")
+        streamed = bool(nonce) and str(request.data.get("streamed", "")).lower() in ("1", "true")
+        if not frames and upload is None and not streamed:
             raise MissingImage()
         result = services.check_access(
             device=device,
-            image=None if frames else upload.read(),
+            image=None if frames or streamed else upload.read(),
             frames=frames or None,
-            nonce=str(request.data.get("nonce", "") or ""),
+            nonce=nonce,
+            streamed=streamed and not frames,
             pin=request.data.get("pin", "") or "",
             badge=request.data.get("badge", "") or "",
             request_id=request.data.get("request_id", "") or "",

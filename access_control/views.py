@@ -39,6 +39,7 @@ def door(request: HttpRequest, pk: int) -> HttpResponse:
             "config": {
                 "checkUrl": reverse("api-access-check"),
                 "challengeUrl": reverse("api-access-challenge"),
+                "streamUrl": reverse("api-liveness-stream"),
                 "analyseUrl": "/api/biometrics/analyse/",
                 # A live challenge before every check, unless turned off for this door.
                 "liveness": liveness_required(request.device),

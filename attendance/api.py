@@ -89,6 +89,11 @@ class ClockRequest(serializers.Serializer):
         "/api/biometrics/challenge/; required wherever liveness is on.",
     )
     nonce = serializers.CharField(required=False, help_text="The challenge's nonce (with frames).")
+    streamed = serializers.BooleanField(
+        required=False,
+        help_text="The capture was streamed to /api/biometrics/liveness/stream/ under "
+        "``nonce``: claim its decision (no frames here).",
+    )
     image = serializers.FileField(
         required=False, help_text="One photo: only at kiosks whose device has liveness off."
     )
@@ -135,6 +140,7 @@ class ClockView(APIView):
             image=upload.read() if upload else None,
             frames=frames or None,
             nonce=str(request.data.get("nonce", "") or ""),
+            streamed=str(request.data.get("streamed", "")).lower() in ("1", "true"),
             employee_number=request.data.get("employee_number"),
             pin=request.data.get("pin"),
             direction=request.data.get("direction"),

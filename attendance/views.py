@@ -27,6 +27,7 @@ def _camera_config(**extra) -> dict:
         "clockUrl": "/api/attendance/clock/",
         "analyseUrl": "/api/biometrics/analyse/",
         "challengeUrl": "/api/biometrics/challenge/",
+        "streamUrl": "/api/biometrics/liveness/stream/",
         "debounceSeconds": conf.get("ATTENDANCE_DEBOUNCE_SECONDS"),
         "timeZone": settings.DISPLAY_TIME_ZONE,
         **extra,

@@ -214,6 +214,15 @@ class IdentifyView(APIView):
         )
 
 
+class AnalyseRequest(ImageRequest):
+    pose = serializers.ChoiceField(
+        choices=("frontal", "left", "right"),
+        required=False,
+        help_text="Enrolment: the pose asked for; the photo must show it, eyes open "
+        "(issues turn_left, turn_right, look_straight, eyes_closed; pose.yaw, pose.eyes).",
+    )
+
+
 class AnalyseView(APIView):
     """Live guidance for camera pages: face boxes and quality issues, no embedding."""
 
@@ -221,9 +230,14 @@ class AnalyseView(APIView):
     throttle_classes = (FaceGuidanceThrottle, FaceIPThrottle)
     parser_classes = (MultiPartParser, FormParser)
 
-    @extend_schema(request={"multipart/form-data": ImageRequest}, responses=dict)
+    @extend_schema(request={"multipart/form-data": AnalyseRequest}, responses=dict)
     def post(self, request):
-        return Response(services.analyse_frame(image=_image_bytes(request)))
+        pose = None
+        if request.data.get("pose") not in (None, ""):
+            data = AnalyseRequest(data={"pose": request.data.get("pose")}, partial=True)
+            data.is_valid(raise_exception=True)
+            pose = data.validated_data["pose"]
+        return Response(services.analyse_frame(image=_image_bytes(request), pose=pose))
 
 
 class PersonTemplatesView(APIView):
@@ -284,9 +298,58 @@ class ChallengeView(APIView):
                 "challenges": challenge.challenges,
                 "expires_at": challenge.expires_at,
                 "capture": services.CAPTURE_SETTINGS,
+                "stream": services.STREAM_SETTINGS,
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class StreamChunkRequest(serializers.Serializer):
+    nonce = serializers.CharField(help_text="The challenge's nonce.")
+    seq = serializers.IntegerField(min_value=0, max_value=1000, help_text="0, 1, 2, ...")
+    frames = serializers.ListField(
+        child=serializers.FileField(), help_text="The JPEG frames filmed since the last chunk."
+    )
+    t = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        help_text="Each frame's capture time in ms on the page's clock.",
+    )
+
+
+class LivenessStreamView(APIView):
+    """A streamed liveness capture, chunk by chunk (``seq`` 0, 1, ...) for one nonce: 202 while
+    the evidence does not suffice yet (``prompt``: ask for the action again, in big letters),
+    200 once decided (``passed``, ``reason``). The decision is then claimed once by the page's
+    final request (clock, door check or verify) with ``nonce`` and ``streamed=1``, which
+    records it as a burst's would be. Nonce errors as for a burst (400/403/409)."""
+
+    allowed_roles = ALL_PEOPLE + DEVICES
+    throttle_classes = (FaceGuidanceThrottle, FaceIPThrottle)
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(request={"multipart/form-data": StreamChunkRequest}, responses=dict)
+    def post(self, request):
+        data = StreamChunkRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = request.auth if isinstance(request.auth, Device) else None
+        answer = services.stream_liveness(
+            nonce=data.validated_data["nonce"],
+            seq=data.validated_data["seq"],
+            frames=[f.read() for f in request.FILES.getlist("frames")],
+            times_ms=request.data.getlist("t") or None,
+            device=device,
+            person=None if device else request.user,
+        )
+        body = {
+            "state": "decided" if answer.decided else "pending",
+            "passed": answer.passed,
+            "reason": answer.reason,
+            "prompt": answer.prompt,
+            "challenges": list(answer.challenges),
+            "span_s": answer.span_s,
+        }
+        return Response(body, status=200 if answer.decided else status.HTTP_202_ACCEPTED)
 
 
 class ConsentRequest(serializers.Serializer):

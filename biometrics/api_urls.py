@@ -9,6 +9,7 @@ urlpatterns = [
     path("identify/", api.IdentifyView.as_view(), name="api-identify"),
     path("analyse/", api.AnalyseView.as_view(), name="api-analyse"),
     path("challenge/", api.ChallengeView.as_view(), name="api-challenge"),
+    path("liveness/stream/", api.LivenessStreamView.as_view(), name="api-liveness-stream"),
     path("consent/", api.ConsentView.as_view(), name="api-consent"),
     path("me/face-data/", api.MyFaceDataView.as_view(), name="api-my-face-data"),
     path(

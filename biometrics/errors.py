@@ -77,6 +77,10 @@ ENGINE_MESSAGES = (
     gettext_noop("Image quality too low"),
     gettext_noop("A burst frame is too large"),
     gettext_noop("The burst is too large"),
+    gettext_noop("Keep your eyes open"),
+    gettext_noop("Turn your head a little more to your left"),
+    gettext_noop("Turn your head a little more to your right"),
+    gettext_noop("Look straight at the camera"),
 )
 
 

@@ -10,13 +10,24 @@ levels), never the caller's: both the challenge and the check use ``required_act
 device (or person) holds one outstanding challenge, and its actions stay the same until a
 burst is sent for it: drawing again only gives a new nonce for the same actions.
 
+**Streamed** (``stream_chunk``, the pages' default): the page sends what it films in short
+chunks with the nonce; the per-nonce state (``engine.stream.LivenessStream``: landmarks,
+measures, a few descriptors, no frames) lives in the shared cache under a per-nonce lock, and
+the answer is "pending" until the evidence suffices. The decision (pass or refusal) is then
+kept for the page's final request (clock, door check, verify), which claims it once with
+``streamed`` + the nonce (``claim_streamed``): lock-outs, audit and the access log stay where
+they were. The identification probe was computed from the first good frame while the liveness
+evidence accumulated, so the final request only searches the gallery.
+
 A burst that passed is remembered for a day as a perceptual signature
 (``engine.replay``) per device and per identified person: the same capture sent again,
 re-encoded, resized or brightened, is refused as a ``replay``.
 """
 
+import dataclasses
 import hashlib
 import logging
+import pickle
 import secrets
 import time
 from collections.abc import Callable
@@ -24,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -36,7 +48,9 @@ from accounts.models import Device, User
 from . import engine, metrics
 from .engine import liveness as engine_liveness
 from .engine import replay as engine_replay
+from .engine import stream as engine_stream
 from .errors import BiometricError, from_engine
+from .fields import crypter
 from .models import LivenessChallenge
 
 log = logging.getLogger("faceauth.decisions")
@@ -57,6 +71,19 @@ class LivenessError(BiometricError):
 
 class NonceError(BiometricError):
     status_code = status.HTTP_400_BAD_REQUEST
+
+
+@dataclass(frozen=True)
+class StreamAnswer:
+    """What a chunk's request learns: still pending (and whether to prompt), or decided."""
+
+    decided: bool
+    passed: bool = False
+    reason: str = ""
+    prompt: bool = False
+    challenges: tuple[str, ...] = ()
+    span_s: float = 0.0
+    fresh: bool = True  # False: the same answer again, for a chunk sent twice
 
 
 REFUSALS = {
@@ -81,6 +108,22 @@ REFUSALS = {
     "liveness_required": (
         status.HTTP_400_BAD_REQUEST,
         _("A live capture (challenge and frames) is required here."),
+    ),
+    "chunk_out_of_order": (
+        status.HTTP_409_CONFLICT,
+        _("This part of the capture came out of order. Please try again."),
+    ),
+    "stream_busy": (
+        status.HTTP_409_CONFLICT,
+        _("The previous part of this capture is still being checked."),
+    ),
+    "bad_timestamps": (
+        status.HTTP_400_BAD_REQUEST,
+        _("Frame times must be numbers in milliseconds, one per frame, not decreasing."),
+    ),
+    "stream_not_decided": (
+        status.HTTP_409_CONFLICT,
+        _("The live check of this capture has not decided yet."),
     ),
 }
 
@@ -357,6 +400,238 @@ def _matching_frame(frames: list[np.ndarray]) -> np.ndarray:
         if engine.detect_faces(frames[i]):
             return frames[i]
     return frames[len(frames) // 2]
+
+
+# ---------------------------------------------------------------- streamed capture
+
+STREAM_CHUNK_MAX_FRAMES = 15  # one second at the page's rate: a chunk is ~0.2 s
+STREAM_STATE_TTL = timedelta(seconds=60)
+STREAM_DECISION_TTL = timedelta(seconds=60)  # from the decision to the page's final request
+STREAM_LOCK_SECONDS = 10
+STREAM_CLOCK_SLACK_S = 1.0  # frame times may run ahead of the server's clock by this much
+
+
+def _stream_key(nonce: str, part: str) -> str:
+    return f"liveness:stream:{part}:{hashlib.sha256(nonce.encode()).hexdigest()}"
+
+
+# The stream's state and verdict hold landmarks, descriptors and the identification probe: as
+# templates are, they are encrypted (FIELD_ENCRYPTION_KEY) while in the shared cache, and a
+# value that does not decrypt (tampered, another key) is treated as absent.
+def _seal(value) -> bytes:
+    return crypter().encrypt(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _unseal(token):
+    if token is None:
+        return None
+    try:
+        return pickle.loads(crypter().decrypt(token))  # noqa: S301 - our own sealed value
+    except (InvalidToken, TypeError):
+        return None
+
+
+def _owner(device: Device | None, person: User | None) -> str:
+    return f"device:{device.pk}" if device is not None else f"person:{person.pk if person else ''}"
+
+
+def _parse_times(raw: list[str] | None, count: int, seq: int) -> list[float] | None:
+    if not raw:
+        return None
+    try:
+        times = [float(t) / 1000.0 for t in raw]
+    except (TypeError, ValueError):
+        raise refuse("bad_timestamps") from None
+    if len(times) != count or not all(np.isfinite(times)):
+        raise refuse("bad_timestamps")
+    return times
+
+
+def stream_chunk(
+    *,
+    nonce: str,
+    seq: int,
+    frames: list[bytes],
+    times_ms: list[str] | None = None,
+    device: Device | None = None,
+    person: User | None = None,
+) -> StreamAnswer:
+    """Add one chunk of a streamed capture. ``seq`` counts from 0; the first chunk claims the
+    nonce (single use, owner, expiry, strength: as a burst). ``times_ms`` are the frames'
+    capture times in ms on the page's clock (without them: STREAM_FPS apart). A chunk sent
+    again (a network retry) gets the same answer; any other order is refused."""
+    if not frames or len(frames) > STREAM_CHUNK_MAX_FRAMES:
+        raise refuse("too_many_frames")
+    state_key = _stream_key(nonce, "state")
+    lock = f"{state_key}:lock"
+    deadline = time.monotonic() + 3
+    while not cache.add(lock, 1, timeout=STREAM_LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            raise refuse("stream_busy")
+        time.sleep(0.01)
+    try:
+        return _stream_chunk_locked(
+            state_key, nonce=nonce, seq=seq, frames=frames, times_ms=times_ms,
+            device=device, person=person,
+        )  # fmt: skip
+    finally:
+        cache.delete(lock)
+
+
+def _stream_chunk_locked(
+    state_key: str, *, nonce, seq, frames, times_ms, device, person
+) -> StreamAnswer:
+    state = _unseal(cache.get(state_key))
+    owner = _owner(device, person)
+    if state is None:
+        if seq != 0:
+            raise refuse("nonce_invalid")
+        challenge = _consume(nonce, device=device, person=person)
+        state = {
+            "owner": owner,
+            "challenge": challenge.pk,
+            "started": time.time(),
+            "next_seq": 0,
+            "digest": "",
+            "stream": engine_stream.LivenessStream(
+                list(challenge.challenges), backend=settings.FACEAUTH_LIVENESS_BACKEND
+            ),
+            "answer": None,
+        }
+    if state["owner"] != owner:
+        raise refuse("nonce_wrong_device")
+    if seq == state["next_seq"] - 1 and state["answer"] is not None:
+        # The same chunk again (its answer was lost on the way): the same answer, not new.
+        return dataclasses.replace(state["answer"], fresh=False)
+    if seq != state["next_seq"] or state["answer"] is not None and state["answer"].decided:
+        raise refuse("chunk_out_of_order")
+    stream: engine_stream.LivenessStream = state["stream"]
+    times = _parse_times(times_ms, len(frames), seq)
+    if times is None:
+        first = len(stream.frames)
+        times = [(first + i) / engine_stream.STREAM_FPS for i in range(len(frames))]
+    # The page's clock cannot run ahead of the server's: a stream claiming more seconds than
+    # have passed since its first chunk is made up.
+    first_t = stream.waiting_since if stream.waiting_since is not None else times[0]
+    if times[-1] - first_t > (time.time() - state["started"] + STREAM_CLOCK_SLACK_S):
+        raise refuse("bad_timestamps")
+    try:
+        rgb = engine.decode_burst(frames, max_bytes=settings.FACEAUTH_MAX_UPLOAD_BYTES)
+    except engine.EngineError as exc:
+        raise from_engine(exc) from exc
+    for frame in frames:  # a running digest of every frame's bytes (exact-copy memory)
+        state["digest"] = hashlib.sha256(
+            (state["digest"] + hashlib.sha256(frame).hexdigest()).encode()
+        ).hexdigest()
+    try:
+        result = stream.add(rgb, times)
+    except ValueError:
+        raise refuse("bad_timestamps") from None
+    state["next_seq"] = seq + 1
+    if result is None:
+        answer = StreamAnswer(
+            False,
+            prompt=stream.prompt,
+            challenges=tuple(stream.challenges),
+            span_s=round(stream.span, 2),
+        )
+    else:
+        answer = _stream_decided(nonce, state, result, device=device, person=person)
+    state["answer"] = answer
+    cache.set(state_key, _seal(state), _seconds(STREAM_STATE_TTL))
+    return answer
+
+
+def _stream_decided(nonce, state, result, *, device, person) -> StreamAnswer:
+    """The decision: replay checks as for a burst, the challenge's outcome, the log, and the
+    verdict kept for the page's final request."""
+    challenge_pk = state["challenge"]
+    stream: engine_stream.LivenessStream = state["stream"]
+    reason = result.reason
+    # Exact copy of an earlier capture (all its frames' bytes), then near-duplicates.
+    if not cache.add(f"liveness:burst:{state['digest']}", 1, timeout=_seconds(REPLAY_MEMORY)):
+        reason = "replay"
+    else:
+        try:
+            _refuse_near_duplicate(
+                result.signature,
+                device=device,
+                person_id=person.pk if person else None,
+                remember=result.passed,
+            )
+        except NonceError:
+            reason = "replay"
+    passed = result.passed and reason == "ok"
+    LivenessChallenge.objects.filter(pk=challenge_pk).update(outcome=reason)
+    summary = {
+        "checked": True,
+        "passed": passed,
+        "reason": reason,
+        "backend": result.backend,
+        "challenges": list(stream.challenges),
+        "ms": round(stream.cpu_ms, 1),
+        "mode": "stream",
+        "frames": len(stream.frames),
+        "span_s": round(stream.span, 2),
+    }
+    log.info(
+        "liveness",
+        extra={
+            "device": device.pk if device else None,
+            "person": person.pk if person else None,
+            **{k: v for k, v in summary.items() if k != "checked"},
+        },
+    )
+    metrics.observe_liveness(cpu_ms=stream.cpu_ms, frames=len(stream.frames), span_s=stream.span)
+    verdict = {"owner": state["owner"], "passed": passed, "reason": reason, "summary": summary}
+    if passed:
+        identity = stream.identity
+        verdict["identity"] = identity
+        if person is None and result.signature is not None:
+            cache.set(_pending_key(nonce), _pack(result.signature), _seconds(PENDING_SIGNATURE))
+    cache.set(_stream_key(nonce, "decision"), _seal(verdict), _seconds(STREAM_DECISION_TTL))
+    return StreamAnswer(
+        True, passed=passed, reason=reason, challenges=tuple(stream.challenges),
+        span_s=round(stream.span, 2),
+    )  # fmt: skip
+
+
+def claim_streamed(
+    *, nonce: str, device: Device | None = None, person: User | None = None
+) -> tuple[engine.Probe, dict]:
+    """The page's final request after a streamed capture: the decision, once. A pass gives the
+    identification probe computed during the stream; a refusal raises as a burst's would."""
+    if not nonce:
+        raise refuse("nonce_missing")
+    key = _stream_key(nonce, "decision")
+    verdict = _unseal(cache.get(key))
+    if verdict is None:
+        state = _unseal(cache.get(_stream_key(nonce, "state")))
+        if state is not None and not (state["answer"] and state["answer"].decided):
+            raise refuse("stream_not_decided")
+        raise refuse("nonce_invalid")
+    if verdict["owner"] != _owner(device, person):
+        raise refuse("nonce_wrong_device")
+    if not cache.delete(key):  # two final requests at once: only one deletes it
+        raise refuse("nonce_reused")
+    if verdict["reason"] == "replay":
+        raise refuse("replay")
+    if not verdict["passed"]:
+        metrics.record_liveness_refusal(reason=verdict["reason"])
+        error = LivenessError()
+        error.reason = verdict["reason"]
+        error.liveness = verdict["summary"]
+        error.counted = True  # the lock-out counted it when the stream decided
+        raise error
+    identity: engine_stream.IdentityProbe = verdict["identity"]
+    probe = engine.Probe(
+        embedding=identity.embedding,
+        quality=identity.quality,
+        box=identity.box,
+        timings={},
+        descriptor_calls=2,
+    )
+    return probe, verdict["summary"]
 
 
 def forget_recent_bursts(*, device: Device | None = None, person: User | None = None) -> None:

@@ -130,6 +130,16 @@ def begin(*, person=None, device=None) -> Attempt:
     return attempt
 
 
+def check(*, person=None, device=None) -> None:
+    """Raise ``LockedOut`` / ``FaceLoginDisabled`` as ``begin`` would, without counting."""
+    limit, key, _ = _limit_and_key(person, device)
+    if person is not None and limit.store.rows(key).filter(disabled=True).exists():
+        raise FaceLoginDisabled()
+    wait = limit.retry_after(key)
+    if wait > 0:
+        raise LockedOut(wait)
+
+
 def failed(attempt: Attempt) -> None:
     """The attempt failed: it stays counted; audit a new lock-out and disable at the limit."""
     attempt.failed()

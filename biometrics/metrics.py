@@ -84,6 +84,19 @@ def record_error(*, purpose: str, code: str, reason: str | None = None) -> None:
         DECISIONS.labels(kind=purpose, outcome="error", reason=code).inc()
 
 
+LIVENESS_STAGE_SECONDS = Histogram(
+    "faceauth_liveness_stage_seconds",
+    "Streamed liveness per decision: server CPU (cpu) and the capture's length (capture).",
+    ["stage"],
+    buckets=(0.05, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 1, 2, 3, 5, 8),
+)
+
+
+def observe_liveness(*, cpu_ms: float, frames: int, span_s: float) -> None:
+    LIVENESS_STAGE_SECONDS.labels(stage="cpu").observe(cpu_ms / 1000)
+    LIVENESS_STAGE_SECONDS.labels(stage="capture").observe(span_s)
+
+
 def record_liveness_refusal(*, reason: str) -> None:
     LIVENESS_REFUSALS.labels(reason=reason).inc()
 

@@ -83,11 +83,12 @@ def check_upload(data: bytes) -> bytes:
     return data
 
 
-def analyse_frame(*, image: bytes) -> dict:
-    """Face boxes and quality guidance for a live camera frame (no embedding, no logging)."""
+def analyse_frame(*, image: bytes, pose: str | None = None) -> dict:
+    """Face boxes and quality guidance for a live camera frame (no embedding, no logging).
+    ``pose`` (an enrolment prompt: frontal, left, right): the photo must show it, eyes open."""
     rgb = _decode_upload(image)
     try:
-        analysis = engine.analyse_frame(rgb).as_dict()
+        analysis = engine.analyse_frame(rgb, pose=pose).as_dict()
     except engine.EngineError as exc:
         raise from_engine(exc) from exc
     analysis["issues"] = translated_issues(analysis.get("issues") or [])
@@ -370,8 +371,12 @@ def _probe_for(
     nonce: str,
     device,
     person: User | None,
+    streamed: bool = False,
 ) -> tuple[engine.Probe, dict]:
-    """The probe to match, after the liveness check where one is required."""
+    """The probe to match, after the liveness check where one is required. ``streamed``: the
+    capture was streamed (``stream_liveness``); its decision and probe are claimed once."""
+    if streamed:
+        return liveness.claim_streamed(nonce=nonce, device=device, person=person)
     if frames:
         capture = liveness.check_burst(nonce=nonce, frames=frames, device=device, person=person)
         return extract_probe(capture.frame, purpose=purpose), capture.summary
@@ -414,15 +419,22 @@ def _mark_used(person: User) -> None:
 
 def _failed_probe(attempt, exc: BiometricError, *, device, person, where: str) -> None:
     """A spoof counts as a failed attempt and tells the guards; other probe errors (no face,
-    poor quality, a nonce error) were no attempt at the face."""
+    poor quality, a nonce error) were no attempt at the face. A streamed refusal was counted
+    (and, away from doors, announced) when the stream decided (``stream_liveness``)."""
+    counted = getattr(exc, "counted", False)
     if attempt is None:
         pass
-    elif exc.code == "spoof_suspected":
+    elif exc.code == "spoof_suspected" and not counted:
         lockouts.failed(attempt)
     else:
         attempt.refund()
-    if exc.code == "spoof_suspected":
+    if exc.code == "spoof_suspected" and not (counted and _announced_at_stream(device)):
         spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
+
+
+def _announced_at_stream(device) -> bool:
+    # Doors log a spoof as the check's access event (with its alert), only on the claim.
+    return device is None or device.kind != "door"
 
 
 def _device_attempt(device):
@@ -437,6 +449,7 @@ def check_capture(
     image: bytes | None = None,
     frames: list[bytes] | None = None,
     nonce: str = "",
+    streamed: bool = False,
     device=None,
     where: str = "",
 ) -> None:
@@ -444,7 +457,13 @@ def check_capture(
     cannot be verified costs and answers like one that can. A spoof counts against the device."""
     try:
         _probe_for(
-            purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=None
+            purpose="verify",
+            image=image,
+            frames=frames,
+            nonce=nonce,
+            device=device,
+            person=None,
+            streamed=streamed,
         )
     except BiometricError as exc:
         if device is not None and exc.code == "spoof_suspected":
@@ -458,6 +477,7 @@ def verify_person(
     image: bytes | None = None,
     frames: list[bytes] | None = None,
     nonce: str = "",
+    streamed: bool = False,
     device=None,
     where: str = "",
 ) -> MatchResult:
@@ -471,7 +491,13 @@ def verify_person(
     try:
         templates = _templates_of(person)
         probe, live = _probe_for(
-            purpose="verify", image=image, frames=frames, nonce=nonce, device=device, person=person
+            purpose="verify",
+            image=image,
+            frames=frames,
+            nonce=nonce,
+            device=device,
+            person=person,
+            streamed=streamed,
         )
     except BiometricError as exc:
         if device is not None and exc.code == "spoof_suspected":
@@ -512,6 +538,7 @@ def identify_face(
     image: bytes | None = None,
     frames: list[bytes] | None = None,
     nonce: str = "",
+    streamed: bool = False,
     device=None,
     where: str = "",
 ) -> MatchResult:
@@ -519,10 +546,16 @@ def identify_face(
     attempt = lockouts.begin(device=device) if device is not None else None
     try:
         probe, live = _probe_for(
-            purpose="identify", image=image, frames=frames, nonce=nonce, device=device, person=None
+            purpose="identify",
+            image=image,
+            frames=frames,
+            nonce=nonce,
+            device=device,
+            person=None,
+            streamed=streamed,
         )
         decision = gallery_cache.get().search(probe)
-        if frames and decision.match:
+        if (frames or streamed) and decision.match:
             liveness.remember_identified(nonce=nonce, person_id=decision.owner)
     except BiometricError as exc:
         _failed_probe(attempt, exc, device=device, person=None, where=where)
@@ -573,6 +606,46 @@ CAPTURE_SETTINGS = {
     "width": liveness.engine_liveness.CAPTURE_WIDTH,
     "quality": liveness.engine_liveness.CAPTURE_JPEG_QUALITY / 100,
 }
+
+
+STREAM_SETTINGS = {
+    "fps": liveness.engine_stream.STREAM_FPS,
+    "chunk_seconds": liveness.engine_stream.STREAM_CHUNK_S,
+    "max_seconds": liveness.engine_stream.STREAM_MAX_S,
+    "width": liveness.engine_liveness.CAPTURE_WIDTH,
+    "quality": liveness.engine_liveness.CAPTURE_JPEG_QUALITY / 100,
+}
+
+
+def stream_liveness(
+    *,
+    nonce: str,
+    seq: int,
+    frames: list[bytes],
+    times_ms: list[str] | None = None,
+    device=None,
+    person: User | None = None,
+) -> "liveness.StreamAnswer":
+    """One chunk of a streamed liveness capture (see ``biometrics.liveness``). Audit and events
+    come with the page's final request, which claims the decision; but a refusal counts against
+    the device's (or person's) lock-out as soon as the stream decides it, claimed or not, so a
+    stream is no free liveness oracle (and, away from doors, the guards hear of it then)."""
+    if seq == 0:
+        lockouts.check(device=device, person=None if device is not None else person)
+    answer = liveness.stream_chunk(
+        nonce=nonce, seq=seq, frames=frames, times_ms=times_ms, device=device, person=person
+    )
+    if answer.decided and not answer.passed and answer.reason != "replay" and answer.fresh:
+        try:
+            attempt = lockouts.begin(device=device, person=None if device is not None else person)
+        except BiometricError:
+            pass  # locked meanwhile: the next stream is refused at its first chunk anyway
+        else:
+            lockouts.failed(attempt)
+        if _announced_at_stream(device):
+            where = f"stream:{device}" if device is not None else f"stream:{person.pk}"
+            spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
+    return answer
 
 
 def issue_challenge(*, device=None, person: User | None = None):

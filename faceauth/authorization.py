@@ -141,6 +141,7 @@ URLS: dict[str, Rule] = {
     "api-identify": api(ADMIN, KIOSK, DOOR),
     "api-analyse": api(PEOPLE, KIOSK, DOOR),
     "api-challenge": api(PEOPLE, KIOSK, DOOR),
+    "api-liveness-stream": api(PEOPLE, KIOSK, DOOR),
     "api-consent": api(PEOPLE),
     "api-my-face-data": api(PEOPLE),
     "api-person-templates": api(ADMIN),

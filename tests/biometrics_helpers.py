@@ -61,3 +61,16 @@ def clip_frames(name: str, count: int) -> list[bytes]:
         frames.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
     video.release()
     return frames
+
+
+def realtime_clip(name: str, folder) -> str:
+    """A real-time copy of a 15 fps ``*_live.mjpeg`` clip (every frame twice), in ``folder``:
+    Chromium plays raw MJPEG at 30 fps (shared/video/README.md); never committed."""
+    import re
+
+    data = (VIDEO / f"{name}_live.mjpeg").read_bytes()
+    starts = [m.start() for m in re.finditer(b"\xff\xd8\xff", data)]
+    frames = [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+    out = folder / f"{name}_live_30fps.mjpeg"
+    out.write_bytes(b"".join(f + f for f in frames))
+    return str(out)

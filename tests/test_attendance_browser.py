@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from attendance.models import ClockEvent, SessionStatus, WorkSession
 
-from .biometrics_helpers import clip_frames, enrol_now
+from .biometrics_helpers import clip_frames, enrol_now, realtime_clip
 from .conftest import ARTIFACTS, SHARED
 
 pytestmark = [
@@ -178,15 +178,17 @@ def task_runner(request):
 
 
 def test_enrol_page_then_personal_clock_with_1_to_1(
-    chromium, live_server, client, make_person, department, task_runner
+    chromium, live_server, client, make_person, department, task_runner, tmp_path
 ):
     from biometrics import privacy
 
-    person = make_person("employee", department=department, display_name="Oscar Third")
+    person = make_person("employee", department=department, display_name="Kate Second")
     # Consent is its own step (biometrics.privacy); this test is about capture and clocking.
     privacy.give_consent(person=person, channel="paper")
     client.force_login(person)
-    context = chromium("person_03_live_30fps.mjpeg")
+    # person_02 looks straight, turns to their right and to their left within the clip: the
+    # enrolment page takes each pose's photo only when the pose is there.
+    context = chromium(realtime_clip("person_02", tmp_path))
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
@@ -276,6 +278,20 @@ def test_kiosk_liveness_blink_clocks_in_and_the_challenge_time_is_measured(
     assert ClockEvent.objects.count() == 1  # debounced: still one IN
 
 
+def test_kiosk_liveness_streams_a_stranger_who_blinks_and_does_not_recognise_them(
+    chromium, live_server, kiosk, person_03, liveness_on, tmp_path
+):
+    from biometrics.models import LivenessChallenge
+
+    # person_01 is live (blinks at 0.40 s) but not enrolled: the stream passes, 1:N does not.
+    page = open_kiosk(chromium(realtime_clip("person_01", tmp_path)), live_server, kiosk)
+    text = wait_for_result(page, "Not recognised", timeout=60_000)
+    assert "Hello" not in text
+    assert not ClockEvent.objects.exists()
+    used = LivenessChallenge.objects.filter(device=kiosk).exclude(outcome="")
+    assert used.first().outcome == "ok"  # live: refused by recognition, not by liveness
+
+
 def test_kiosk_liveness_refuses_a_photo_and_offers_the_pin(
     chromium,
     live_server,
@@ -306,7 +322,7 @@ def test_kiosk_liveness_refuses_a_photo_and_offers_the_pin(
 
 
 def test_enrolment_asks_for_consent_first_then_personal_clock_with_liveness(
-    chromium, live_server, client, make_person, department, task_runner, liveness_on
+    chromium, live_server, client, make_person, department, task_runner, liveness_on, tmp_path
 ):
     from biometrics import privacy
     from biometrics.models import BiometricConsent, PolicyDocument
@@ -317,10 +333,10 @@ def test_enrolment_asks_for_consent_first_then_personal_clock_with_liveness(
         body="FaceAuth makes an encrypted numeric template of your face.\n\n"
         "It is used only to clock you in and out. You can withdraw at any time.",
     )
-    person = make_person("employee", department=department, display_name="Oscar Third")
+    person = make_person("employee", department=department, display_name="Kate Second")
     assert not privacy.has_consent(person)
     client.force_login(person)
-    context = chromium("person_03_live_30fps.mjpeg")
+    context = chromium(realtime_clip("person_02", tmp_path))
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )

@@ -11,6 +11,7 @@ from .checks import (
     check_access,
     issue_door_challenge,
     request_fingerprint,
+    stream_settings,
 )
 from .log import (
     OUTSIDE_PASS_REASONS,
@@ -47,6 +48,7 @@ __all__ = [
     "check_access",
     "issue_door_challenge",
     "capture_settings",
+    "stream_settings",
     "OUTSIDE_PASS_REASONS",
     "UNKNOWN_FACE_REASONS",
     "record_event",

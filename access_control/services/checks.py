@@ -75,12 +75,15 @@ class Capture:
     image: bytes | None = None
     frames: tuple[bytes, ...] = ()
     nonce: str = ""
+    streamed: bool = False  # streamed to biometrics under the nonce: its decision is claimed
 
     @property
     def is_burst(self) -> bool:
-        return bool(self.frames)
+        return bool(self.frames) or self.streamed
 
     def face_args(self) -> dict:
+        if self.streamed:
+            return {"nonce": self.nonce, "streamed": True}
         if self.is_burst:
             return {"frames": list(self.frames), "nonce": self.nonce}
         return {"image": self.image or b""}
@@ -101,6 +104,7 @@ def check_access(
     pin: str = "",
     badge: str = "",
     request_id: str = "",
+    streamed: bool = False,
 ) -> CheckResult:
     """A door check: face (plus PIN or badge as the door's mode needs), rules, event, alerts.
 
@@ -119,7 +123,12 @@ def check_access(
         raise CredentialRequired(_("This door needs your PIN."), code="pin_required")
     if point.mode == AccessMode.FACE_BADGE and not badge:
         raise CredentialRequired(_("This door needs your badge number."), code="badge_required")
-    capture = Capture(image=image, frames=tuple(frames or ()), nonce=(nonce or "").strip())
+    capture = Capture(
+        image=image,
+        frames=tuple(frames or ()),
+        nonce=(nonce or "").strip(),
+        streamed=bool(streamed and (nonce or "").strip() and not frames),
+    )
     fingerprint = request_fingerprint(
         capture.image or b"", pin, badge, frames=capture.frames, nonce=capture.nonce
     )
@@ -216,6 +225,11 @@ def capture_settings() -> dict:
     set with ACCESS_CAPTURE_SECONDS)."""
     seconds = conf.get("ACCESS_CAPTURE_SECONDS")
     return {**biometrics.CAPTURE_SETTINGS, **({"seconds": seconds} if seconds else {})}
+
+
+def stream_settings() -> dict:
+    """What the door page streams after a challenge (biometrics' numbers)."""
+    return dict(biometrics.STREAM_SETTINGS)
 
 
 def _earlier_event(

@@ -83,6 +83,7 @@ def clock(
     image: bytes | None = None,
     frames: list[bytes] | None = None,
     nonce: str = "",
+    streamed: bool = False,
     employee_number: str | None = None,
     pin: str | None = None,
     direction: str | None = None,
@@ -109,7 +110,8 @@ def clock(
         raise NotAllowed()
     frames = [f for f in (frames or []) if f]
     nonce = (nonce or "").strip()
-    has_face = bool(image or frames)
+    streamed = bool(streamed and nonce and not frames)
+    has_face = bool(image or frames or streamed)
     use_pin = not has_face and (pin not in (None, ""))
     if not has_face and not use_pin:
         raise MissingCredentials()
@@ -117,6 +119,8 @@ def clock(
     who = f"device:{device.pk}" if device else f"user:{actor.pk}"
     if use_pin:
         payload = fingerprint(who, "pin", employee_number, pin, direction, purpose="clock")
+    elif streamed:
+        payload = fingerprint(who, "streamed", nonce, direction, purpose="clock")
     elif frames:
         # The whole burst and its nonce: the same capture id with other frames is a conflict.
         payload = fingerprint(
@@ -131,9 +135,10 @@ def clock(
             use_pin=use_pin,
             device=device,
             actor=actor,
-            image=None if frames else image,
+            image=None if frames or streamed else image,
             frames=frames or None,
             nonce=nonce,
+            streamed=streamed,
             employee_number=employee_number,
             pin=pin,
             direction=direction,
@@ -151,6 +156,7 @@ def _identify_and_record(
     image: bytes | None,
     frames: list[bytes] | None,
     nonce: str,
+    streamed: bool,
     employee_number: str | None,
     pin: str | None,
     direction: str | None,
@@ -169,17 +175,27 @@ def _identify_and_record(
         # With the device: a kiosk that requires liveness refuses a single image, and its
         # challenges are bound to it.
         match = biometrics.identify_face(
-            image=image, frames=frames, nonce=nonce, device=device, where=str(device)
+            image=image,
+            frames=frames,
+            nonce=nonce,
+            streamed=streamed,
+            device=device,
+            where=str(device),
         )
         if not match.match or match.person is None:
             raise NotRecognised()
         person, method = match.person, Method.FACE_1N
     else:
-        if not frames and biometric_selectors.liveness_required(None):
+        if not (frames or streamed) and biometric_selectors.liveness_required(None):
             # Personal mode has no device to turn liveness off for: a burst is required.
             raise biometrics.refuse_liveness("liveness_required")
         match = biometrics.verify_person(
-            person=actor, image=image, frames=frames, nonce=nonce, where=f"clock:{actor.pk}"
+            person=actor,
+            image=image,
+            frames=frames,
+            nonce=nonce,
+            streamed=streamed,
+            where=f"clock:{actor.pk}",
         )
         if not match.match:
             raise FaceMismatch()

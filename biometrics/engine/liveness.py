@@ -575,6 +575,24 @@ def read_clip(
     return [got[i] for i in keep], [i / rate - start_s for i in keep]
 
 
+def _stream_decision(frames: list[np.ndarray], times: list[float], challenge: str, backend: str):
+    """The streamed decision as a page gets it: chunks of STREAM_CHUNK_S."""
+    from .stream import STREAM_CHUNK_S, STREAM_FPS, LivenessStream
+
+    stream = LivenessStream([challenge], backend=backend)
+    step = max(1, round(STREAM_CHUNK_S * STREAM_FPS))
+    result = None
+    for k in range(0, len(frames), step):
+        result = stream.add(frames[k : k + step], times[k : k + step])
+        if result is not None:
+            break
+    if result is None:  # the clip ended before the stream's limit: what it would have said
+        result = LivenessResult(False, "no_challenge_response", {"mode": "stream"}, backend)
+    result.details["decided_after_s"] = round(stream.waited, 3)
+    result.details["cpu_ms"] = round(stream.cpu_ms, 1)
+    return result
+
+
 def evaluate_dir(
     directory: Path | str,
     backend: str | None = None,
@@ -583,34 +601,69 @@ def evaluate_dir(
     seconds: float = CAPTURE_SECONDS,
     fps: float = CAPTURE_FPS,
     width: int = CAPTURE_WIDTH,
+    photo_attacks: int = 4,
+    modes: Sequence[str] = ("burst", "stream"),
 ) -> dict[str, Any]:
-    """APCER/BPCER of ``challenge`` on every live/attack clip of a manifest.csv folder."""
+    """APCER/BPCER of ``challenge`` on every live/attack clip of a manifest.csv folder, in the
+    burst mode (``seconds`` at ``fps``) and the streamed mode (engine.stream, as the pages
+    send), plus ``photo_attacks`` hand-held photo attacks (engine.attacks) made from each
+    ``still`` of the manifest. An attack accepted in either mode counts against APCER."""
+    from .attacks import handheld_photo
+    from .stream import STREAM_FPS, STREAM_MAX_S
+
     directory = Path(directory)
     backend = backend or DEFAULT_BACKEND
     with open(directory / "manifest.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["role"] in ("live", "attack")]
+        rows = list(csv.DictReader(fh))
     warm_up(backend)  # time the decisions, not the one-off model loading
-    per_clip, ms, cpu_ms = [], [], []
+    presentations = []  # (name, role, burst frames/times, stream frames/times)
     for row in rows:
+        if row["role"] not in ("live", "attack"):
+            continue
         clip_fps = float(row["fps"]) if row.get("fps") else None
-        frames, times = read_clip(directory / row["file"], 0.0, seconds, fps, clip_fps)
-        frames = [browser_frame(f, width) for f in frames]
-        cpu0 = time.process_time()
-        res = check_liveness(frames, [challenge], backend=backend, timestamps=times)
-        cpu_ms.append((time.process_time() - cpu0) * 1000)  # shared machine: wall time varies
-        ms.append(res.ms)
-        per_clip.append(
-            {
-                "file": row["file"],
-                "role": row["role"],
-                "decision": "accept" if res.passed else "reject",
-                "reason": res.reason,
-                "ms": res.ms,
-                "details": res.details,
-            }
-        )
-    attacks = [c for c in per_clip if c["role"] == "attack"]
-    lives = [c for c in per_clip if c["role"] == "live"]
+        path = directory / row["file"]
+        burst = read_clip(path, 0.0, seconds, fps, clip_fps)
+        streamed = read_clip(path, 0.0, STREAM_MAX_S + 0.5, STREAM_FPS, clip_fps)
+        presentations.append((row["file"], row["role"], burst, streamed))
+    for row in rows:
+        if row["role"] != "still" or photo_attacks <= 0:
+            continue
+        still = cv2.cvtColor(cv2.imread(str(directory / row["file"])), cv2.COLOR_BGR2RGB)
+        for seed in range(photo_attacks):
+            frames, times = handheld_photo(still, seed=seed, seconds=STREAM_MAX_S + 0.5)
+            # The same hand (the trajectory depends on the seed only) at the burst's rate.
+            burst = handheld_photo(still, seed=seed, seconds=seconds, fps=fps)
+            name = f"handheld:{row['file']}:seed{seed}"
+            presentations.append((name, "attack", burst, (frames, times)))
+    per_clip, cpu_ms = [], {m: [] for m in modes}
+    for name, role, burst, streamed in presentations:
+        for mode in modes:
+            frames, times = burst if mode == "burst" else streamed
+            frames = [browser_frame(f, width) for f in frames]
+            cpu0 = time.process_time()
+            if mode == "burst":
+                res = check_liveness(frames, [challenge], backend=backend, timestamps=times)
+            else:
+                res = _stream_decision(frames, times, challenge, backend)
+            cpu_ms[mode].append((time.process_time() - cpu0) * 1000)
+            per_clip.append(
+                {
+                    "file": name,
+                    "role": role,
+                    "mode": mode,
+                    "decision": "accept" if res.passed else "reject",
+                    "reason": res.reason,
+                    "ms": res.ms,
+                    "details": res.details,
+                }
+            )
+
+    def rate(role: str, wrong: str, mode: str | None = None) -> float | None:
+        chosen = [c for c in per_clip if c["role"] == role and mode in (None, c["mode"])]
+        return sum(c["decision"] == wrong for c in chosen) / len(chosen) if chosen else None
+
+    lives = {c["file"] for c in per_clip if c["role"] == "live"}
+    attacks = {c["file"] for c in per_clip if c["role"] == "attack"}
     return {
         "backend": backend,
         "challenge": challenge,
@@ -619,15 +672,27 @@ def evaluate_dir(
             "fps": fps,
             "width": width,
             "jpeg_quality": CAPTURE_JPEG_QUALITY,
+            "stream_fps": STREAM_FPS,
         },
-        "APCER": sum(c["decision"] == "accept" for c in attacks) / len(attacks)
-        if attacks
-        else None,
-        "BPCER": sum(c["decision"] == "reject" for c in lives) / len(lives) if lives else None,
+        "APCER": rate("attack", "accept"),
+        "BPCER": rate("live", "reject"),
+        "by_mode": {
+            m: {
+                "APCER": rate("attack", "accept", m),
+                "BPCER": rate("live", "reject", m),
+                "cpu_ms_per_decision": round(float(np.mean(cpu_ms[m])), 1) if cpu_ms[m] else None,
+            }
+            for m in modes
+        },
         "attack_clips": len(attacks),
+        "photo_attacks": sum(a.startswith("handheld:") for a in attacks),
         "live_clips": len(lives),
-        "ms_per_decision": round(float(np.mean(ms)), 1) if ms else None,
-        "cpu_ms_per_decision": round(float(np.mean(cpu_ms)), 1) if cpu_ms else None,
+        "ms_per_decision": round(float(np.mean([c["ms"] for c in per_clip])), 1)
+        if per_clip
+        else None,
+        "cpu_ms_per_decision": round(float(np.mean(cpu_ms[modes[0]])), 1)
+        if cpu_ms.get(modes[0])
+        else None,
         "per_clip": per_clip,
         "models": model_info()[backend],
     }

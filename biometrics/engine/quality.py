@@ -28,7 +28,25 @@ ISSUE_MESSAGES = {
     "too_bright": "Too bright",
     "low_contrast": "Improve the lighting",
     "not_frontal": "Look at the camera",
+    "eyes_closed": "Keep your eyes open",
+    "turn_left": "Turn your head a little more to your left",
+    "turn_right": "Turn your head a little more to your right",
+    "look_straight": "Look straight at the camera",
 }
+
+# Enrolment poses the page asks for, checked on the photo itself (analyse_frame(pose=...)).
+# Yaw is the liveness yaw proxy from the 5 points (nose offset from the eye midpoint along the
+# eye line, in eye distances; + = the user's own left in the un-mirrored camera image): the
+# dev stills are within +-0.05, person_02's clear turn reaches 0.29, and liveness takes 0.12 as
+# "clearly off-frontal". "Slightly" turned is 0.10 (~10 degrees) up to the not_frontal limit.
+POSES = ("frontal", "left", "right")
+ENROL_TURN_MIN = 0.10
+ENROL_FRONTAL_MAX = 0.08
+# Eye openness (liveness' gradient ratio of the eye patch): measured on every frame of the three
+# dev clips against the reference EAR, shut eyes <= 0.39 and open eyes >= 0.38 at the 5th
+# percentile (0.26 at the very least, mid-blink): below 0.40 the eyes are taken as shut. The
+# page also compares each photo with the openness of its own session (attendance-enrol.js).
+EYES_CLOSED_OPENNESS = 0.40
 
 
 @dataclass(frozen=True)
@@ -99,21 +117,28 @@ class FrameAnalysis:
     quality: Quality | None
     issues: list[dict[str, str]] = field(default_factory=list)
     ok: bool = False
+    pose: dict[str, float | str] | None = None  # with analyse_frame(pose=...): yaw, eyes
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "ok": self.ok,
             "faces": [f.as_dict() for f in self.faces],
             "quality": self.quality.as_dict() if self.quality else None,
             "issues": self.issues,
         }
+        if self.pose is not None:
+            out["pose"] = self.pose
+        return out
 
 
-def analyse_frame(rgb: np.ndarray) -> FrameAnalysis:
-    """Live guidance for a kiosk frame: detection + quality, no embedding (a few ms)."""
+def analyse_frame(rgb: np.ndarray, pose: str | None = None) -> FrameAnalysis:
+    """Live guidance for a kiosk frame: detection + quality, no embedding (a few ms). With an
+    enrolment ``pose`` (POSES) the photo must also show it: the asked turn, eyes open."""
     from .errors import MultipleFaces
     from .pipeline import choose_face  # local import: pipeline imports this module
 
+    if pose is not None and pose not in POSES:
+        raise ValueError(f"pose must be one of {POSES}")
     faces = detect_faces(rgb)
     if not faces:
         return FrameAnalysis(faces, None, [_issue("no_face")], False)
@@ -121,9 +146,35 @@ def analyse_frame(rgb: np.ndarray) -> FrameAnalysis:
         face = choose_face(faces, rgb.shape, "single")
     except MultipleFaces:
         return FrameAnalysis(faces, None, [_issue("multiple_faces")], False)
-    quality = assess_quality(rgb, face, shape_points(landmarks5(rgb, face)), len(faces))
-    issues = [_issue(code) for code in quality.issues()]
-    return FrameAnalysis(faces, quality, issues, not issues)
+    points = shape_points(landmarks5(rgb, face))
+    quality = assess_quality(rgb, face, points, len(faces))
+    codes = quality.issues()
+    measured = None
+    if pose is not None:
+        codes, measured = _pose_issues(rgb, points, pose, codes)
+    issues = [_issue(code) for code in codes]
+    return FrameAnalysis(faces, quality, issues, not issues, measured)
+
+
+def _pose_issues(
+    rgb: np.ndarray, points: np.ndarray, pose: str, codes: list[str]
+) -> tuple[list[str], dict[str, float | str]]:
+    from .liveness import eye_openness_opencv, yaw_proxy  # local: liveness is the bigger module
+
+    yaw = yaw_proxy(points)
+    eyes = eye_openness_opencv(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), points)
+    extra = []
+    if eyes < EYES_CLOSED_OPENNESS:
+        extra.append("eyes_closed")
+    if pose == "left" and yaw < ENROL_TURN_MIN:
+        extra.append("turn_left")
+    elif pose == "right" and yaw > -ENROL_TURN_MIN:
+        extra.append("turn_right")
+    elif pose == "frontal" and abs(yaw) > ENROL_FRONTAL_MAX:
+        extra.append("look_straight")
+    # A turn asked for is not "not frontal" (the pose code says what to do instead).
+    codes = [c for c in codes if not (c == "not_frontal" and extra)]
+    return extra + codes, {"pose": pose, "yaw": round(yaw, 3), "eyes": round(eyes, 3)}
 
 
 def _issue(code: str) -> dict[str, str]:

@@ -4,9 +4,10 @@
  * when the form is submitted. Every check carries a fresh request id, so a network retry of the
  * same attempt is answered with the first decision instead of a second log entry.
  *
- * Liveness (cfg.liveness, the default): a check runs the shared capture loop
- * (FaceCam.liveLoop: the door's challenge, the instruction in big text, the burst, one retry
- * with a fresh challenge when the instruction was not seen). A door with liveness turned off
+ * Liveness (cfg.liveness, the default): a check runs the shared streamed capture loop
+ * (FaceCam.liveStreamLoop: the door's challenge, fetched in advance, the instruction in big
+ * text, frames streamed until the server decides, "Please blink now" when the action does not
+ * come, one retry with a fresh challenge when the instruction was not seen). A door with liveness turned off
  * sends one frame. The time from the start of a check to the answer on screen is kept on #verdict
  * (data-check-ms, data-checks) for the tests and for support.
  */
@@ -61,6 +62,12 @@
     guide.textContent = instruction;
   }
 
+  function prompt(again) {
+    word.textContent = again;
+    text.textContent = gettext("We have not seen it yet.");
+    guide.textContent = again;
+  }
+
   function checking() {
     if (resetTimer) clearTimeout(resetTimer);
     showing = false;
@@ -94,9 +101,12 @@
   }
 
   function liveBurst(extra) {
-    return window.FaceCam.liveLoop(video, {
+    const loop = cfg.streamUrl ? window.FaceCam.liveStreamLoop : window.FaceCam.liveLoop;
+    return loop(video, {
       challengeUrl: cfg.challengeUrl,
+      streamUrl: cfg.streamUrl,
       onInstruction: challenge,
+      onPrompt: prompt,
       onCaptured: checking,
       missed: missedInstruction,
       send: (captured) => postWithRetry(Object.assign({ request_id: requestId() }, captured, extra || {})),
@@ -139,11 +149,17 @@
     faceLeft = false;
     busy = false;
     guide.textContent = gettext("Look at the camera");
+    if (cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
     startWatching();
   }
 
   function onAnalysis(analysis) {
     if (busy) return;
+    // Keep a fresh challenge at hand (the instruction shows the moment the capture starts);
+    // an idle screen with nobody in front does not renew it (one row per renewal).
+    if (cfg.liveness && analysis.httpStatus !== 401 && (analysis.faces || []).length) {
+      window.FaceCam.prefetchChallenge(cfg.challengeUrl);
+    }
     window.FaceCam.drawFaces(overlay, video, analysis);
     const faces = (analysis.faces || []).length;
     if (faces === 0) faceLeft = true;
@@ -176,6 +192,7 @@
     });
   }
 
+  if (cfg.liveness && cfg.mode === "face") window.FaceCam.prefetchChallenge(cfg.challengeUrl);
   window.FaceCam.start(video)
     .then(() => {
       guide.textContent = gettext("Look at the camera");

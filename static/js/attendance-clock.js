@@ -99,6 +99,15 @@
   function hideInstruction() {
     instruction.hidden = true;
     instruction.textContent = "";
+    instruction.classList.remove("prompt");
+  }
+
+  function showPrompt(text) {
+    instruction.textContent = text;
+    instruction.hidden = false;
+    instruction.classList.add("prompt");
+    A.show(result, "info", '<p class="headline">' + A.escapeHtml(text) + "</p><p>" +
+      A.escapeHtml(gettext("We have not seen it yet.")) + "</p>");
   }
 
   async function clockLive(direction) {
@@ -113,7 +122,9 @@
     try {
       res = await A.liveClock(video, {
         challengeUrl: cfg.challengeUrl,
+        streamUrl: cfg.streamUrl,
         onInstruction: showInstruction,
+        onPrompt: showPrompt,
         onCaptured: function () {
           hideInstruction();
           A.show(result, "info", "<p>" + A.escapeHtml(gettext("One moment…")) + "</p>");
@@ -130,6 +141,7 @@
       hideInstruction();
       busy = false;
       button.disabled = false;
+      window.FaceCam.prefetchChallenge(cfg.challengeUrl);
       startWatch();
     }
   }
@@ -140,7 +152,9 @@
       return;
     }
     A.show(result, "info", "<p>" + A.escapeHtml(gettext("Look at the camera…")) + "</p>");
-    if (!(await waitForGoodFrame())) {
+    // A streamed live capture needs no good frame first: the server waits for the face.
+    const streaming = cfg.liveness && cfg.streamUrl;
+    if (!streaming && !(await waitForGoodFrame())) {
       A.show(result, "warn", '<p class="headline">' + A.escapeHtml(A.firstIssue(last) || gettext("No face seen.")) + "</p><p>" + A.escapeHtml(gettext("Please try again.")) + "</p>");
       return;
     }
@@ -176,6 +190,7 @@
 
   async function begin() {
     render();
+    if (cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
     try {
       await window.FaceCam.start(video);
       cameraOk = true;

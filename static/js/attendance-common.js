@@ -8,7 +8,8 @@
  *   timings                         capture-to-answer times in ms (read by the browser test)
  *   marks                           {ready, greeted}: camera ready and first greeting (performance.now())
  *   liveRetries                     automatic retries after a missed liveness instruction
- *   liveClock(video, o)             FaceCam.liveLoop with the attendance API's "instruction
+ *   liveClock(video, o)             FaceCam.liveStreamLoop (o.streamUrl; FaceCam.liveLoop, the
+ *                                   burst, without it) with the attendance API's "instruction
  *                                   missed" answer (422 no_challenge_response), counting retries
  */
 (function () {
@@ -72,7 +73,8 @@
   }
 
   function liveClock(video, o) {
-    return window.FaceCam.liveLoop(video, Object.assign({}, o, {
+    const loop = o.streamUrl ? window.FaceCam.liveStreamLoop : window.FaceCam.liveLoop;
+    return loop(video, Object.assign({}, o, {
       missed: missedInstruction,
       onRetry: () => {
         window.Attendance.liveRetries += 1;

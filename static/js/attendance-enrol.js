@@ -1,6 +1,12 @@
 /* Guided enrolment: consent, then 4 photos with pose prompts, sent to the biometrics API,
  * job polled.
  *
+ * Each photo is checked for what its prompt asks before it is kept: the very frame is sent to
+ * /api/biometrics/analyse/ with its pose (frontal, left, right), which answers the turn seen
+ * (yaw from the 5 landmarks), whether the eyes are open, and the usual quality issues; the
+ * page also refuses a photo whose eyes or sharpness fall well below the session's own frames
+ * (a blink, motion blur). The reason is shown under the camera until the photo is right.
+ *
  * The page is a list of steps (<section data-step> in the template, STEPS here). A step is
  * {name, enter()}; enter() runs when it is shown and calls go(next) when done.
  * Consent comes first (GET /api/biometrics/consent/): the current text with "I agree"
@@ -35,11 +41,18 @@
     gettext("Turn your head slightly to the right"),
     gettext("Look straight at the camera again"),
   ];
+  const POSE_CODES = ["frontal", "left", "right", "frontal"];
+  // Relative to the session's own frames (at least MIN_SESSION of them): a photo whose eye
+  // openness is below EYES_RATIO x their median shows a blink; below SHARP_RATIO x their
+  // sharpness, motion blur (a 7 px smear halves it on the dev stills).
+  const MIN_SESSION = 3;
+  const EYES_RATIO = 0.7;
+  const SHARP_RATIO = 0.5;
+  const CHECK_MS = 300;
   const SETTLE_MS = 1200; // time to follow a prompt before the next photo
   const POLL_MS = 1000;
 
   let stopWatch = null;
-  let lastAnalysis = null;
   let images = [];
   let generation = 0; // bumps on "start again" so an old capture loop stops
 
@@ -223,36 +236,69 @@
     stopWatch = window.FaceCam.watch(video, {
       url: cfg.analyseUrl,
       intervalMs: 300,
-      onAnalysis: (a) => {
-        lastAnalysis = a;
-        A.drawBoxes(overlay, video, a);
-        guide.textContent = a.ok ? gettext("Good") : (A.firstIssue(a) || gettext("Look at the camera"));
-      },
+      onAnalysis: (a) => A.drawBoxes(overlay, video, a), // boxes; the pose check words the guide
     });
     return true;
   }
 
-  async function waitForGood(gen) {
-    lastAnalysis = null;
-    while (gen === generation) {
-      if (lastAnalysis && lastAnalysis.ok) return true;
-      await A.sleep(100);
+  function median(values) {
+    const v = values.slice().sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)] : 0;
+  }
+
+  // The session's measures (every checked photo): eye openness and sharpness.
+  let session = { eyes: [], sharp: [] };
+
+  function sessionIssue(analysis) {
+    const pose = analysis.pose || {};
+    const sharp = analysis.quality ? analysis.quality.sharpness : null;
+    let issue = "";
+    if (session.eyes.length >= MIN_SESSION && pose.eyes != null && pose.eyes < EYES_RATIO * median(session.eyes)) {
+      issue = gettext("Keep your eyes open");
+    } else if (session.sharp.length >= MIN_SESSION && sharp != null && sharp < SHARP_RATIO * median(session.sharp)) {
+      issue = gettext("Hold still — the photo is blurred");
     }
-    return false;
+    if (pose.eyes != null) session.eyes.push(pose.eyes);
+    if (sharp != null) session.sharp.push(sharp);
+    return issue;
+  }
+
+  // The photo for pose i: the very frame that was checked, once it shows the pose.
+  async function takePhoto(gen, i) {
+    while (gen === generation) {
+      const blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.92 });
+      const res = await window.FaceCam.post(cfg.analyseUrl, { image: blob, pose: POSE_CODES[i] });
+      if (gen !== generation) return null;
+      const analysis = res.body || {};
+      let issue = "";
+      if (res.ok) {
+        const relative = sessionIssue(analysis);
+        issue = analysis.ok ? relative : (A.firstIssue(analysis) || relative);
+      }
+      if (res.ok && analysis.ok && !issue) {
+        guide.textContent = gettext("Good");
+        return blob;
+      }
+      guide.textContent = issue || (analysis.detail || gettext("Look at the camera"));
+      guide.dataset.reason = (analysis.issues && analysis.issues[0] && analysis.issues[0].code) || (issue ? "session" : "");
+      await A.sleep(CHECK_MS);
+    }
+    return null;
   }
 
   async function capture() {
     const gen = ++generation;
     images = [];
+    session = { eyes: [], sharp: [] };
     thumbs.innerHTML = "";
     setProgress(0);
     if (!(await ensureCamera())) return;
     for (let i = 0; i < POSES.length; i++) {
       poseEl.textContent = POSES[i];
+      guide.textContent = ""; // the last photo's "Good" is not this pose's
       await A.sleep(SETTLE_MS);
-      if (!(await waitForGood(gen))) return;
-      const blob = await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.92 });
-      if (gen !== generation) return;
+      const blob = await takePhoto(gen, i);
+      if (!blob || gen !== generation) return;
       images.push(blob);
       const img = document.createElement("img");
       img.alt = interpolate(gettext("Photo %(number)s"), { number: i + 1 }, true);

@@ -1,11 +1,13 @@
 /* Kiosk: identify whoever looks at the camera and clock them IN or OUT.
  *
  * Loop: FaceCam.watch analyses small frames (guidance + face box); on a good frame the
- * watcher stops and, with liveness on (cfg.liveness, the default), the page asks for a
- * challenge, shows its instruction in big letters ("Blink once"), records the burst the
- * server asks for and sends frames + nonce with a fresh capture id; the answer is shown and
- * watching resumes. When the instruction was not seen (no_challenge_response) it tries once
- * more with a fresh challenge. A kiosk with liveness turned off sends one full frame.
+ * watcher stops and, with liveness on (cfg.liveness, the default), the page shows the
+ * challenge it fetched in advance in big letters ("Blink once") and streams what the camera
+ * films in short chunks until the server has decided (FaceCam.liveStreamLoop); a clear
+ * "Please blink now" appears if the action does not come. The final request (nonce +
+ * streamed, a fresh capture id) clocks; the answer is shown and watching resumes. When the
+ * instruction was not seen (no_challenge_response) it tries once more with a fresh
+ * challenge. A kiosk with liveness turned off sends one full frame.
  * One canvas, one watcher and one clock timer for the life of the page, so it runs for hours
  * without a reload. Times are kept in Attendance.marks / Attendance.timings for the tests.
  */
@@ -87,6 +89,14 @@
   function hideInstruction() {
     instruction.hidden = true;
     instruction.textContent = "";
+    instruction.classList.remove("prompt");
+  }
+
+  function showPrompt(text) {
+    instruction.textContent = text;
+    instruction.hidden = false;
+    instruction.classList.add("prompt");
+    guide.textContent = gettext("We have not seen it yet");
   }
 
   function describe(res) {
@@ -149,6 +159,7 @@
     faceLeft = false;
     busy = false;
     if (res.status === 401) return res; // unpaired: stop; the message says what to do
+    if (cameraOk && cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
     if (cameraOk) startWatching();
     return res;
   }
@@ -169,7 +180,9 @@
     A.drawBoxes(overlay, video, null);
     const res = await A.liveClock(video, {
       challengeUrl: cfg.challengeUrl,
+      streamUrl: cfg.streamUrl,
       onInstruction: showInstruction,
+      onPrompt: showPrompt,
       onCaptured: function () {
         hideInstruction();
         guide.textContent = gettext("One moment…");
@@ -207,6 +220,11 @@
 
   function onAnalysis(analysis) {
     if (busy) return;
+    // Keep a fresh challenge at hand (the instruction shows the moment the capture starts);
+    // an idle screen with nobody in front does not renew it (one row per renewal).
+    if (cfg.liveness && analysis.httpStatus !== 401 && (analysis.faces || []).length) {
+      window.FaceCam.prefetchChallenge(cfg.challengeUrl);
+    }
     A.drawBoxes(overlay, video, analysis);
     const faces = (analysis.faces || []).length;
     if (faces === 0) faceLeft = true;
@@ -269,6 +287,7 @@
 
   async function begin() {
     try {
+      if (cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
       await window.FaceCam.start(video);
       cameraOk = true;
       A.marks.ready = performance.now();

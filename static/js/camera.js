@@ -20,6 +20,14 @@
  *       once more with a fresh challenge when missed(res) says the instruction was not seen.
  *       Resolves to the last {status, ok, body}; a failed challenge request resolves to its
  *       answer, a lost connection to {status: 0, body: {code: "network"}}.
+ *   prefetchChallenge(url)            ask for a challenge now (page ready, idle kiosk) so that the
+ *       instruction is on screen the moment a face arrives; kept while fresh, used once
+ *   liveStream(video, {challengeUrl, streamUrl, onInstruction, onPrompt})  the streamed capture:
+ *       frames go to streamUrl in short chunks (seq, t) while the camera films, until the server
+ *       has decided; resolves to {nonce, decided} or {error: {status, ok, body}}
+ *   liveStreamLoop(video, {challengeUrl, streamUrl, onInstruction, onPrompt, onCaptured,
+ *       onRetry, send, missed})  liveStream, then send({nonce, streamed: 1}) (the page's final
+ *       request claims the decision); once more with a fresh challenge when missed(res)
  */
 (function () {
   "use strict";
@@ -266,8 +274,138 @@
     return res;
   }
 
+  const PROMPTS = {
+    blink: gettext("Please blink now"),
+    turn_left: gettext("Please turn your head to your left now"),
+    turn_right: gettext("Please turn your head to your right now"),
+  };
+
+  function promptFor(challenges) {
+    return challenges.map((c) => PROMPTS[c] || c).join(" — ");
+  }
+
+  // One prefetched challenge per URL: {body, at, promise}. Challenges live for the server's
+  // TTL (20 s by default); a prefetched one is used only while younger than FRESH_MS.
+  const FRESH_MS = 12000;
+  const prefetched = {};
+
+  function prefetchChallenge(url) {
+    const held = prefetched[url];
+    if (held && (held.promise || performance.now() - held.at < FRESH_MS)) return held.promise;
+    const entry = { body: null, at: performance.now(), promise: null };
+    entry.promise = post(url, {}).then((res) => {
+      entry.promise = null;
+      if (res.ok) {
+        entry.body = res.body;
+        entry.at = performance.now();
+      } else if (prefetched[url] === entry) {
+        delete prefetched[url];
+      }
+      return res;
+    }).catch(() => {
+      if (prefetched[url] === entry) delete prefetched[url];
+    });
+    prefetched[url] = entry;
+    return entry.promise;
+  }
+
+  async function takeChallenge(url) {
+    let held = prefetched[url];
+    if (held && held.promise) await held.promise;
+    held = prefetched[url];
+    delete prefetched[url];
+    if (held && held.body && performance.now() - held.at < FRESH_MS) return { ok: true, body: held.body };
+    return post(url, {});
+  }
+
+  async function liveStream(video, opts) {
+    const o = Object.assign({ challengeUrl: "/api/biometrics/challenge/", streamUrl: "/api/biometrics/liveness/stream/",
+      onInstruction: null, onPrompt: null }, opts || {});
+    let res;
+    try {
+      res = await takeChallenge(o.challengeUrl);
+    } catch (e) {
+      return { error: { status: 0, ok: false, body: Object.assign({}, NETWORK) } };
+    }
+    if (!res.ok) return { error: res };
+    const c = res.body;
+    if (o.onInstruction) o.onInstruction(instructionFor(c.challenges), c.challenges);
+    const s = c.stream || {};
+    const period = 1000 / (s.fps || 20);
+    const chunkMs = (s.chunk_seconds || 0.25) * 1000;
+    const limitMs = ((s.max_seconds || 6) + 3) * 1000; // the server decides by max_seconds
+    const grabOpts = { maxWidth: s.width || 480, quality: s.quality || 0.8 };
+    const t0 = performance.now();
+    let pending = [];
+    let times = [];
+    let seq = 0;
+    let decided = null;
+    let failed = null;
+    let inflight = null;
+    let prompted = false;
+    let lastSend = t0;
+    let due = t0;
+
+    async function sendChunk() {
+      const fields = { nonce: c.nonce, seq: seq, frames: pending, t: times };
+      pending = [];
+      times = [];
+      const r = await postWithRetry(o.streamUrl, fields, { attempts: 3, timeoutMs: 8000 });
+      seq += 1;
+      if (r.status === 202) {
+        if (r.body.prompt && !prompted) {
+          prompted = true;
+          if (o.onPrompt) o.onPrompt(promptFor(c.challenges));
+        }
+      } else if (r.status === 200) {
+        decided = r.body;
+      } else {
+        failed = r;
+      }
+    }
+
+    while (!decided && !failed && performance.now() - t0 < limitMs) {
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      due = Math.max(due + period, performance.now());
+      // A slow answer must not grow a chunk past what the server takes (15 frames).
+      if (pending.length < 14) {
+        try {
+          const frame = await grab(video, grabOpts);
+          pending.push(frame);
+          times.push(Math.round(performance.now() - t0));
+        } catch (e) {
+          // A frame the canvas could not encode (a busy machine): the stream goes on without it.
+        }
+      }
+      // Nothing more once decided (the answer may have come while this frame was grabbed).
+      if (!inflight && !decided && !failed && pending.length && performance.now() - lastSend >= chunkMs) {
+        lastSend = performance.now();
+        inflight = sendChunk().finally(() => { inflight = null; });
+      }
+    }
+    if (inflight) await inflight;
+    if (decided) return { nonce: c.nonce, decided: decided, challenges: c.challenges };
+    return { error: failed || { status: 0, ok: false, body: Object.assign({}, NETWORK) } };
+  }
+
+  async function liveStreamLoop(video, opts) {
+    const o = Object.assign({ onCaptured: () => {}, onRetry: () => {}, missed: () => false }, opts || {});
+    let res;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const streamed = await liveStream(video, o);
+      if (streamed.error) return streamed.error;
+      o.onCaptured(streamed.decided);
+      res = await o.send({ nonce: streamed.nonce, streamed: 1 });
+      if (!o.missed(res) || attempt === 1) break;
+      o.onRetry();
+    }
+    return res;
+  }
+
   window.FaceCam = {
     start, stop, grab, burst, drawFaces, post, answer, postWithRetry, watch, csrfToken,
-    liveCapture, liveLoop, instructionFor, sleep,
+    liveCapture, liveLoop, instructionFor, sleep, prefetchChallenge, liveStream, liveStreamLoop,
+    promptFor,
   };
 })();

@@ -1,0 +1,251 @@
+"""Streamed liveness through the API: chunks to /api/biometrics/liveness/stream/, the decision
+claimed once by the page's final request (kiosk clock, personal clock, door), and the nonce,
+order, replay and timing rules of the stream."""
+
+import pytest
+
+from attendance.models import ClockEvent
+from biometrics import liveness
+from biometrics.engine.stream import STREAM_FPS
+from biometrics.models import LivenessChallenge
+
+from .biometrics_helpers import enrol_now, upload
+from .conftest import SHARED
+
+VIDEO = SHARED / "video"
+CHALLENGE_URL = "/api/biometrics/challenge/"
+STREAM_URL = "/api/biometrics/liveness/stream/"
+CLOCK_URL = "/api/attendance/clock/"
+CHUNK = 5
+
+
+def _frames(clip: str, start: float, seconds: float) -> tuple[list[bytes], list[float]]:
+    import cv2
+
+    from biometrics.engine import liveness as engine_liveness
+
+    frames, times = engine_liveness.read_clip(VIDEO / clip, start, seconds, STREAM_FPS)
+    out = []
+    for rgb in frames:
+        small = engine_liveness.browser_frame(rgb)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+        assert ok
+        out.append(buf.tobytes())
+    return out, [t * 1000 for t in times]
+
+
+@pytest.fixture(scope="module")
+def live_stream():
+    return _frames("person_03_live.mp4", 0.8, 2.5)  # blinks at 1.40 s
+
+
+@pytest.fixture(scope="module")
+def attack_stream():
+    return _frames("attack_person_02_photo.mp4", 0.0, 2.0)
+
+
+@pytest.fixture(autouse=True)
+def _stream_clock(monkeypatch):
+    # The test sends seconds of frames in a fraction of that: allow the page's clock to run
+    # ahead of the server's (the rule itself is tested below with the slack restored).
+    monkeypatch.setattr(liveness, "STREAM_CLOCK_SLACK_S", 60.0)
+
+
+@pytest.fixture
+def enrolled_03(make_person, django_capture_on_commit_callbacks):
+    person = make_person("employee", display_name="Person Three")
+    still = (VIDEO / "person_03_still.jpg").read_bytes()
+    extra, _ = _frames("person_03_live.mp4", 4.0, 0.2)
+    enrol_now(person, [still, *extra[:2]], django_capture_on_commit_callbacks)
+    return person
+
+
+@pytest.fixture
+def kiosk_client(client, kiosk, settings):
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Device {kiosk.token}"
+    return client
+
+
+def challenge(client) -> dict:
+    response = client.post(CHALLENGE_URL)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def chunk(client, nonce: str, seq: int, frames: list[bytes], times: list[float] | None):
+    data = {
+        "nonce": nonce,
+        "seq": seq,
+        "frames": [upload(f"f{i}.jpg", f) for i, f in enumerate(frames)],
+    }
+    if times is not None:
+        data["t"] = [str(t) for t in times]
+    return client.post(STREAM_URL, data)
+
+
+def stream_all(client, nonce: str, frames, times):
+    """Send chunk by chunk until decided; returns (last response, chunks sent)."""
+    for seq, k in enumerate(range(0, len(frames), CHUNK)):
+        response = chunk(client, nonce, seq, frames[k : k + CHUNK], times[k : k + CHUNK])
+        assert response.status_code in (200, 202), response.content
+        if response.status_code == 200:
+            return response, seq + 1
+    return response, -1
+
+
+def clock(client, nonce: str, capture_id: str = "7f1b3c2e-1111-4a6b-9c1d-2e3f4a5b6c7d"):
+    return client.post(CLOCK_URL, {"capture_id": capture_id, "nonce": nonce, "streamed": "1"})
+
+
+def test_a_streamed_blink_clocks_the_identified_person_in(kiosk_client, enrolled_03, live_stream):
+    c = challenge(kiosk_client)
+    assert c["stream"]["fps"] == STREAM_FPS and c["challenges"] == ["blink"]
+    frames, times = live_stream
+    answer, sent = stream_all(kiosk_client, c["nonce"], frames, times)
+    body = answer.json()
+    assert body["state"] == "decided" and body["passed"] and body["reason"] == "ok"
+    assert sent * CHUNK < len(frames)  # decided before the frames ran out: no fixed wait
+    response = clock(kiosk_client, c["nonce"])
+    assert response.status_code == 201, response.content
+    event = ClockEvent.objects.get()
+    assert event.person == enrolled_03 and event.method == "face_1n"
+    assert event.liveness["passed"] and event.liveness["mode"] == "stream"
+    assert LivenessChallenge.objects.get(nonce=c["nonce"]).outcome == "ok"
+    # The decision is claimed once.
+    again = clock(kiosk_client, c["nonce"], "7f1b3c2e-2222-4a6b-9c1d-2e3f4a5b6c7d")
+    assert again.status_code == 400 and again.json()["code"] == "nonce_invalid"
+
+
+def test_a_photo_is_refused_early_and_the_clock_records_the_spoof(
+    kiosk_client, make_person, attack_stream, django_capture_on_commit_callbacks
+):
+    person_02 = make_person("employee")
+    still = (VIDEO / "person_02_still.jpg").read_bytes()
+    enrol_now(person_02, [still] * 3, django_capture_on_commit_callbacks)
+    c = challenge(kiosk_client)
+    frames, times = attack_stream
+    answer, sent = stream_all(kiosk_client, c["nonce"], frames, times)
+    assert answer.json() == {**answer.json(), "state": "decided", "passed": False}
+    assert answer.json()["reason"] == "static_image" and sent <= 3
+    response = clock(kiosk_client, c["nonce"])
+    assert response.status_code == 422
+    assert response.json()["code"] == "spoof_suspected"
+    assert response.json()["reason"] == "static_image"
+    assert not ClockEvent.objects.exists()
+
+
+def test_pending_until_the_blink_then_the_prompt(kiosk_client, enrolled_03):
+    # person_03's first 1.3 s hold no blink: pending; past the prompt time the page is told.
+    frames, times = _frames("person_03_live.mp4", 0.0, 1.3)
+    c = challenge(kiosk_client)
+    first = chunk(kiosk_client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK])
+    assert first.status_code == 202 and first.json()["state"] == "pending"
+    assert not first.json()["prompt"]
+    seq, last = 1, first
+    for k in range(CHUNK, len(frames), CHUNK):
+        last = chunk(kiosk_client, c["nonce"], seq, frames[k : k + CHUNK], times[k : k + CHUNK])
+        seq += 1
+    assert last.status_code == 202 and last.json()["span_s"] < 1.5 and not last.json()["prompt"]
+    # Claiming before the decision is refused, the stream goes on.
+    early = clock(kiosk_client, c["nonce"])
+    assert early.status_code == 409 and early.json()["code"] == "stream_not_decided"
+
+
+def test_chunks_are_bound_to_their_device_order_and_nonce(
+    kiosk_client, client, enrolled_03, live_stream, door_device
+):
+    frames, times = live_stream
+    c = challenge(kiosk_client)
+    assert chunk(kiosk_client, c["nonce"], 1, frames[:CHUNK], times[:CHUNK]).status_code == 400
+    assert chunk(kiosk_client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK]).status_code == 202
+    # The same chunk again (a lost answer) gets the same answer; a skipped one is refused.
+    assert chunk(kiosk_client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK]).status_code == 202
+    skipped = chunk(kiosk_client, c["nonce"], 2, frames[CHUNK:10], times[CHUNK:10])
+    assert skipped.status_code == 409 and skipped.json()["code"] == "chunk_out_of_order"
+    # Another device cannot continue it.
+    kiosk_client.defaults["HTTP_AUTHORIZATION"] = f"Device {door_device.token}"
+    other = chunk(kiosk_client, c["nonce"], 1, frames[CHUNK:10], times[CHUNK:10])
+    assert other.status_code == 403 and other.json()["code"] == "nonce_wrong_device"
+    # An unknown nonce, too many frames, times that go back.
+    assert chunk(kiosk_client, "nope", 0, frames[:CHUNK], times[:CHUNK]).status_code in (400, 403)
+
+
+def test_frame_times_cannot_run_ahead_of_the_server(
+    kiosk_client, enrolled_03, live_stream, monkeypatch
+):
+    monkeypatch.setattr(liveness, "STREAM_CLOCK_SLACK_S", 1.0)
+    frames, times = live_stream
+    c = challenge(kiosk_client)
+    assert chunk(kiosk_client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK]).status_code == 202
+    # 2 s of "capture" claimed right after the first chunk: made up.
+    late = chunk(kiosk_client, c["nonce"], 1, frames[CHUNK:10], [t + 3000 for t in times[5:10]])
+    assert late.status_code == 400 and late.json()["code"] == "bad_timestamps"
+    bad = chunk(kiosk_client, c["nonce"], 1, frames[CHUNK:10], ["x"] * 5)
+    assert bad.status_code == 400
+
+
+def test_the_same_stream_sent_again_is_a_replay(kiosk_client, enrolled_03, live_stream):
+    frames, times = live_stream
+    first = challenge(kiosk_client)
+    answer, sent = stream_all(kiosk_client, first["nonce"], frames, times)
+    assert answer.json()["passed"]
+    assert clock(kiosk_client, first["nonce"]).status_code == 201
+    second = challenge(kiosk_client)
+    again, _ = stream_all(kiosk_client, second["nonce"], frames[: sent * CHUNK], times)
+    assert again.json()["passed"] is False and again.json()["reason"] == "replay"
+    response = clock(kiosk_client, second["nonce"], "7f1b3c2e-3333-4a6b-9c1d-2e3f4a5b6c7d")
+    assert response.status_code == 409 and response.json()["code"] == "replay"
+
+
+def test_personal_clock_streams_under_the_persons_own_nonce(
+    client, enrolled_03, live_stream, settings
+):
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    client.force_login(enrolled_03)
+    c = challenge(client)
+    frames, times = live_stream
+    answer, _ = stream_all(client, c["nonce"], frames, times)
+    assert answer.json()["passed"]
+    response = clock(client, c["nonce"])
+    assert response.status_code == 201, response.content
+    assert ClockEvent.objects.get().method == "face_1v1"
+
+
+def test_a_refused_stream_counts_against_the_device_once_claimed_or_not(
+    kiosk_client, kiosk, make_person, attack_stream, django_capture_on_commit_callbacks
+):
+    from access_control.models import Alert
+    from biometrics.models import FaceLockout
+
+    person_02 = make_person("employee")
+    still = (VIDEO / "person_02_still.jpg").read_bytes()
+    enrol_now(person_02, [still] * 3, django_capture_on_commit_callbacks)
+    rows = FaceLockout.objects.filter(subject_type="device", subject_id=kiosk.pk)
+    frames, times = attack_stream
+    # Not claimed: the stream's answer is no free oracle, the refusal counts (and alerts).
+    c = challenge(kiosk_client)
+    assert stream_all(kiosk_client, c["nonce"], frames, times)[0].json()["passed"] is False
+    assert rows.get().total_failures == 1
+    assert Alert.objects.filter(kind="spoof_suspected", device=kiosk).exists()
+    # Claimed: counted once, not twice.
+    c = challenge(kiosk_client)
+    stream_all(kiosk_client, c["nonce"], frames[1:], times[1:])
+    assert clock(kiosk_client, c["nonce"]).status_code in (409, 422)
+    assert rows.get().total_failures == 2
+
+
+def test_the_stream_state_is_encrypted_in_the_cache_and_a_tampered_one_is_absent(
+    kiosk_client, enrolled_03, live_stream
+):
+    from django.core.cache import cache
+
+    frames, times = live_stream
+    c = challenge(kiosk_client)
+    assert chunk(kiosk_client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK]).status_code == 202
+    key = liveness._stream_key(c["nonce"], "state")
+    sealed = cache.get(key)
+    assert isinstance(sealed, bytes) and b"blink" not in sealed  # no readable state
+    cache.set(key, sealed[:-3] + b"xyz", 60)
+    tampered = chunk(kiosk_client, c["nonce"], 1, frames[CHUNK:10], times[CHUNK:10])
+    assert tampered.status_code == 400 and tampered.json()["code"] == "nonce_invalid"
