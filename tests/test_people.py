@@ -314,3 +314,19 @@ def test_import_refuses_a_file_without_the_key_column(client, admin):
     client.force_login(admin)
     response = _upload_csv(client, "name,email\nA,a@example.com\n")
     assert response.status_code == 400 and "Missing column" in response.content.decode()
+
+
+def test_an_hr_export_of_300_people_imports_in_one_go(client, admin, department):
+    """The issue's size: 300 people from one file, previewed, then all onboarded."""
+    role = {True: "manager", False: "employee"}
+    rows = "".join(
+        f"E{n:04d},Person {n:03d},p{n}@example.com,{role[n % 50 == 0]},ops,,\n" for n in range(300)
+    )
+    client.force_login(admin)
+    preview = _upload_csv(client, CSV.splitlines(keepends=True)[0] + rows).content.decode()
+    assert "300 new, 0 changed, 0 unchanged, 0 with errors" in preview
+    digest = preview.split('name="confirm" value="')[1].split('"')[0]
+    assert "Imported" in client.post(reverse("people:import"), {"confirm": digest}).content.decode()
+    imported = User.objects.filter(employee_number__startswith="E")
+    assert imported.count() == 300 and imported.filter(department=department).count() == 300
+    assert imported.filter(groups__name="Manager").count() == 6
