@@ -54,15 +54,23 @@ def open_kiosk(browser, live_server, kiosk):
     return page
 
 
-def wait_until(page, expression: str, timeout: float = 30_000):
-    """Poll a page expression. (wait_for_function evals a string, which the CSP forbids.)"""
+def poll(page, expression: str, timeout: float = 30_000):
+    """A page expression's first truthy value within ``timeout`` ms, else None.
+    (wait_for_function evals a string, which the CSP forbids.)"""
     deadline = time.monotonic() + timeout / 1000
     while time.monotonic() < deadline:
         value = page.evaluate(expression)
         if value:
             return value
         time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {expression}")
+    return None
+
+
+def wait_until(page, expression: str, timeout: float = 30_000):
+    value = poll(page, expression, timeout)
+    if not value:
+        pytest.fail(f"timed out waiting for {expression}")
+    return value
 
 
 def wait_for_result(page, text: str, timeout: float = 30_000) -> str:
@@ -108,8 +116,14 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
             break
         last = ClockEvent.objects.order_by("-timestamp", "-id").first().direction
         count = page.evaluate("Attendance.timings.length")
-        page.keyboard.press("i" if last == "out" else "o")
-        wait_until(page, f"Attendance.timings.length > {count}")
+        # A press that lands while the page's own capture is still in flight is not one; on a
+        # loaded machine that happens (CI saw it once in 20 presses): press again.
+        for _ in range(3):
+            page.keyboard.press("i" if last == "out" else "o")
+            if poll(page, f"Attendance.timings.length > {count}", timeout=10_000):
+                break
+        else:
+            pytest.fail("three presses of the clock key brought no answer")
         answer = page.inner_text(RESULT)
         answers.append(answer.replace("\n", " "))
         if "Clocked" in answer:
