@@ -31,20 +31,30 @@ def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
-def burst(clip: str, *, start_s: float = 0.0, seconds: float = 3.0) -> list[bytes]:
-    """JPEG frames as a capture page sends them (downscaled, JPEG), from a clip's timeline."""
+def timed_burst(
+    clip: str, *, start_s: float = 0.0, seconds: float = 3.0, fps: float | None = None
+) -> tuple[list[bytes], list[float]]:
+    """JPEG frames as a capture page sends them (downscaled, JPEG), from a clip's timeline, and
+    each frame's time in seconds; ``fps`` samples the clip as a streaming page does."""
     import cv2
 
     from biometrics.engine import liveness as engine_liveness
 
-    frames, _ = engine_liveness.read_clip(VIDEO / clip, start_s=start_s, seconds=seconds)
+    rate = {} if fps is None else {"fps": fps}
+    frames, times = engine_liveness.read_clip(
+        VIDEO / clip, start_s=start_s, seconds=seconds, **rate
+    )
     out = []
     for rgb in frames:
         small = engine_liveness.browser_frame(rgb)
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
         assert ok
         out.append(buf.tobytes())
-    return out
+    return out, list(times)
+
+
+def burst(clip: str, *, start_s: float = 0.0, seconds: float = 3.0) -> list[bytes]:
+    return timed_burst(clip, start_s=start_s, seconds=seconds)[0]
 
 
 def clip_frames(name: str, count: int) -> list[bytes]:

@@ -9,7 +9,7 @@ from biometrics import liveness
 from biometrics.engine.stream import STREAM_FPS
 from biometrics.models import LivenessChallenge
 
-from .biometrics_helpers import enrol_now, upload
+from .biometrics_helpers import enrol_now, timed_burst, upload
 from .conftest import SHARED
 
 VIDEO = SHARED / "video"
@@ -20,18 +20,8 @@ CHUNK = 5
 
 
 def _frames(clip: str, start: float, seconds: float) -> tuple[list[bytes], list[float]]:
-    import cv2
-
-    from biometrics.engine import liveness as engine_liveness
-
-    frames, times = engine_liveness.read_clip(VIDEO / clip, start, seconds, STREAM_FPS)
-    out = []
-    for rgb in frames:
-        small = engine_liveness.browser_frame(rgb)
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
-        assert ok
-        out.append(buf.tobytes())
-    return out, [t * 1000 for t in times]
+    frames, times = timed_burst(clip, start_s=start, seconds=seconds, fps=STREAM_FPS)
+    return frames, [t * 1000 for t in times]
 
 
 @pytest.fixture(scope="module")
