@@ -43,6 +43,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load  # noqa: E402  (benchmarks/load.py: the process CPU reading, the log line)
+
+log = load.log
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "video"
 BIN = Path(sys.executable).parent
@@ -92,10 +96,6 @@ INIT_SCRIPT = r"""
   }, 20);
 })();
 """
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -193,23 +193,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU seconds of the gunicorn master and its workers so far."""
-        if self.proc is None:
-            return 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            pid, ppid = int(entry.name), int(fields[1])
-            if pid == self.proc.pid or ppid == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
-                if pid == self.proc.pid:
-                    total += int(fields[13]) + int(fields[14])
-        return total / tick
+        return 0.0 if self.proc is None else load.process_cpu_seconds(self.proc.pid)
 
 
 METRIC = re.compile(

@@ -466,8 +466,11 @@ class Kiosks:
 def web_cpu_seconds(stack: Stack) -> float:
     """CPU seconds used so far by gunicorn (master + workers): capacity on a shared machine."""
     proc = stack.procs.get("web")
-    if proc is None:
-        return 0.0
+    return 0.0 if proc is None else process_cpu_seconds(proc.pid)
+
+
+def process_cpu_seconds(master: int) -> float:
+    """CPU seconds of a process and its children so far (/proc), the exited ones included."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -478,9 +481,9 @@ def web_cpu_seconds(stack: Stack) -> float:
         except OSError:
             continue
         pid, ppid = int(entry.name), int(fields[1])
-        if pid == proc.pid or ppid == proc.pid:
+        if pid == master or ppid == master:
             total += int(fields[11]) + int(fields[12])  # utime + stime
-            if pid == proc.pid:
+            if pid == master:
                 total += int(fields[13]) + int(fields[14])  # of workers that exited
     return total / tick
 
