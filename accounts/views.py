@@ -58,15 +58,21 @@ def login_locked_out(
     from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 
     cool_off = get_cool_off(request)
-    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    return locked_out_page(
+        request,
+        seconds=int(cool_off.total_seconds()) if cool_off else 0,
+        username=get_client_username(request, credentials) or "",
+        failure_limit=get_failure_limit(request, credentials),
+    )
+
+
+def locked_out_page(request: HttpRequest, *, seconds: int, **context) -> HttpResponse:
+    """The sign-in lock-out page of both limits (axes' and the per-account one): 429, how many
+    minutes to wait, and Retry-After when the wait is known."""
     response = render(
         request,
         "registration/locked_out.html",
-        {
-            "username": get_client_username(request, credentials) or "",
-            "failure_limit": get_failure_limit(request, credentials),
-            "minutes": max(1, -(-seconds // 60)),
-        },
+        {**context, "minutes": max(1, -(-seconds // 60))},
         status=429,
     )
     if seconds:
@@ -86,11 +92,4 @@ class AccountLimitMiddleware:
         seconds = getattr(request, "account_retry_after", None)
         if not seconds:
             return response
-        locked = render(
-            request,
-            "registration/locked_out.html",
-            {"account": True, "minutes": max(1, -(-seconds // 60))},
-            status=429,
-        )
-        locked["Retry-After"] = str(seconds)
-        return locked
+        return locked_out_page(request, seconds=seconds, account=True)
