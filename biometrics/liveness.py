@@ -248,12 +248,17 @@ def _consume(nonce: str, *, device: Device | None, person: User | None) -> Liven
     return challenge
 
 
+def _seen_before(digest: str) -> bool:
+    """Exact copies: the digest of every capture's frames is remembered for REPLAY_MEMORY
+    (bursts and streams alike); True if this one was already seen."""
+    return not cache.add(f"liveness:burst:{digest}", 1, timeout=_seconds(REPLAY_MEMORY))
+
+
 def _refuse_replayed_burst(frames: list[bytes]) -> None:
     digest = hashlib.sha256()
     for frame in frames:
         digest.update(hashlib.sha256(frame).digest())
-    key = f"liveness:burst:{digest.hexdigest()}"
-    if not cache.add(key, 1, timeout=int(REPLAY_MEMORY.total_seconds())):
+    if _seen_before(digest.hexdigest()):
         raise refuse("replay")
 
 
@@ -549,7 +554,7 @@ def _stream_decided(nonce, state, result, *, device, person) -> StreamAnswer:
     stream: engine_stream.LivenessStream = state["stream"]
     reason = result.reason
     # Exact copy of an earlier capture (all its frames' bytes), then near-duplicates.
-    if not cache.add(f"liveness:burst:{state['digest']}", 1, timeout=_seconds(REPLAY_MEMORY)):
+    if _seen_before(state["digest"]):
         reason = "replay"
     else:
         try:
