@@ -30,7 +30,8 @@ import logging
 import pickle
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -331,6 +332,23 @@ def _seconds(delta: timedelta) -> int:
     return int(delta.total_seconds())
 
 
+@contextmanager
+def _cache_lock(key: str, *, hold: int, wait: float) -> Iterator[bool]:
+    """A short lock in the shared cache (``add`` is atomic on Redis), held at most ``hold``
+    seconds so a crashed holder cannot block for long. Yields whether it was taken within
+    ``wait`` seconds (one try at least); the caller decides what a busy lock means."""
+    deadline = time.monotonic() + wait
+    taken = cache.add(key, 1, timeout=hold)
+    while not taken and time.monotonic() < deadline:
+        time.sleep(0.01)
+        taken = cache.add(key, 1, timeout=hold)
+    try:
+        yield taken
+    finally:
+        if taken:
+            cache.delete(key)
+
+
 def _pack(signature: np.ndarray) -> bytes:
     return signature.astype(np.float16).tobytes()
 
@@ -361,17 +379,12 @@ def _refuse_near_duplicate(
     if signature is None or not len(signature):
         return
     keys = _memory_keys(device=device, person_id=person_id)
-    locks = [f"{key}:lock" for key in keys]
     deadline = time.monotonic() + 5
-    taken: list[str] = []
-    try:
-        for lock in locks:
-            while not cache.add(lock, 1, timeout=5):
-                if time.monotonic() > deadline:
-                    break  # a crashed holder: its lock expires anyway
-                time.sleep(0.02)
-            else:
-                taken.append(lock)
+    with ExitStack() as locks:
+        for key in keys:
+            # Past the deadline, go on without it: a crashed holder's lock expires anyway.
+            wait = max(0.0, deadline - time.monotonic())
+            locks.enter_context(_cache_lock(f"{key}:lock", hold=5, wait=wait))
         memories = cache.get_many(keys)
         for key in keys:
             for packed in memories.get(key, []):
@@ -384,8 +397,6 @@ def _refuse_near_duplicate(
             {key: [*memories.get(key, [])[-(RECENT_BURSTS - 1) :], packed] for key in keys},
             _seconds(REPLAY_MEMORY),
         )
-    finally:
-        cache.delete_many(taken)
 
 
 def remember_identified(*, nonce: str, person_id: int) -> None:
@@ -468,19 +479,13 @@ def stream_chunk(
     if not frames or len(frames) > STREAM_CHUNK_MAX_FRAMES:
         raise refuse("too_many_frames")
     state_key = _stream_key(nonce, "state")
-    lock = f"{state_key}:lock"
-    deadline = time.monotonic() + 3
-    while not cache.add(lock, 1, timeout=STREAM_LOCK_SECONDS):
-        if time.monotonic() > deadline:
+    with _cache_lock(f"{state_key}:lock", hold=STREAM_LOCK_SECONDS, wait=3) as taken:
+        if not taken:
             raise refuse("stream_busy")
-        time.sleep(0.01)
-    try:
         return _stream_chunk_locked(
             state_key, nonce=nonce, seq=seq, frames=frames, times_ms=times_ms,
             device=device, person=person,
         )  # fmt: skip
-    finally:
-        cache.delete(lock)
 
 
 def _stream_chunk_locked(
