@@ -45,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # noqa: E402  (benchmarks/load.py: the process CPU reading, the log line)
+import streams  # noqa: E402  (benchmarks/streams.py: the clips' enrolment images)
 
 log = load.log
 REPO = Path(__file__).resolve().parents[1]
@@ -248,8 +249,6 @@ def stage_means(before: dict, after: dict) -> dict:
 
 def prepare_data() -> dict:
     """People (enrolled), a kiosk, a door with a rule for employees; returns tokens and ids."""
-    import cv2
-
     from access_control.models import AccessPoint, AccessRule, Area
     from accounts import services as accounts_services
     from accounts.models import Department, User
@@ -266,13 +265,7 @@ def prepare_data() -> dict:
                 employee_number=f"B{clip[-2:]}", password=PASSWORD, department=department,
             )  # fmt: skip
             privacy.give_consent(person=person, channel="paper")
-            images = [(VIDEO / f"{clip}_still.jpg").read_bytes()]
-            video = cv2.VideoCapture(str(VIDEO / f"{clip}_live.mp4"))
-            total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
-            for i in range(3):
-                video.set(cv2.CAP_PROP_POS_FRAMES, int((i + 0.5) * total / 3))
-                ok, frame = video.read()
-                images.append(cv2.imencode(".jpg", frame)[1].tobytes())
+            images = streams.enrolment_images(clip)
             job = biometrics_services.start_enrolment(person=person, images=images)
             job = biometrics_services.run_enrolment(job_id=str(job.pk))
             if job.status != "done":

@@ -15,14 +15,21 @@ Every request uses a fresh capture id; a share of them is deliberately retried (
 concurrently) with the same id. At the end the acknowledged capture ids (200/201) are compared
 with the rows in the database: none may be missing and none may be duplicated.
 
-Liveness: the load kiosks have ``liveness_required`` off and send one photo. The load test
-measures recognition + clocking; the ~0.5 s CPU of a liveness burst is measured separately by
-``manage.py evaluate_liveness``.
+Liveness: by default the load kiosks have ``liveness_required`` off and send one photo
+(recognition + clocking). With ``--liveness`` they have it on and each clock-in is what a kiosk
+page sends (benchmarks/streams.py): a challenge (forced to a blink, which the clips can do), the
+frames of a window of a live clip of ../shared/video streamed in real time in 0.25 s chunks
+until the server decides, then the final clock request. The three clip people are enrolled
+beside the photo people. Each window stands for another person's visit: before its stream the
+kiosk's and the person's near-duplicate memory is forgotten (as benchmarks/kiosk.py does
+between runs) and its frames carry a fresh JPEG comment (other bytes, the same pixels); windows
+in use at the same time are never near-duplicates of each other (benchmarks/streams.py).
 
 Usage:
   python benchmarks/load.py                       # 50 kiosks, 60 s + 30 s at 10 req/s
   python benchmarks/load.py --faults --json out.json
   python benchmarks/load.py --smoke               # CI: small, short, worker kill + 3 s Redis stop
+  python benchmarks/load.py --liveness --rate 4   # streamed liveness on (docs/scaling.md)
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import io
 import json
 import logging
 import os
+import queue
 import random
 import re
 import signal
@@ -98,6 +106,7 @@ class Stack:
     port: int
     workdir: Path
     visibility_timeout: int
+    extra_env: dict = field(default_factory=dict)
     procs: dict = field(default_factory=dict)
 
     @property
@@ -122,6 +131,7 @@ class Stack:
             "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
             # All simulated kiosks share 127.0.0.1; real kiosks have an address each.
             "FACEAUTH_THROTTLE_IP": "100000/min",
+            **self.extra_env,
         }
 
     def start_worker(self) -> None:
@@ -236,7 +246,7 @@ def db_call(fn, attempts: int = 30):
             time.sleep(1)
 
 
-def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
+def enrol_people(people: list[tuple[str, list[Path] | list[bytes]]], timeout: float) -> dict:
     """Onboard, consent and enrol (through the Celery worker) whoever is not enrolled yet."""
     from accounts.models import User
     from accounts.services import onboard_person
@@ -261,7 +271,7 @@ def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
             continue
         if not privacy.has_consent(person):
             privacy.give_consent(person=person, channel="paper")
-        images = [jpeg(p) for p in files[:ENROL_IMAGES]]
+        images = [jpeg(p) if isinstance(p, Path) else p for p in files[:ENROL_IMAGES]]
         jobs.append(services.start_enrolment(person=person, images=images).pk)
     started = time.monotonic()
     if jobs:
@@ -313,17 +323,20 @@ def enrol_people(people: list[tuple[str, list[Path]]], timeout: float) -> dict:
     }
 
 
-def kiosks(count: int) -> list[str]:
-    """Tokens of `count` load-test kiosks (fresh tokens each run; liveness off on them)."""
+def kiosks(count: int, liveness: bool = False) -> tuple[list[str], dict]:
+    """Tokens of `count` load-test kiosks (fresh tokens each run) and their devices by token;
+    liveness on or off on all of them."""
     from accounts.models import Device
     from accounts.services import register_device, rotate_device_token
 
-    existing = list(Device.objects.filter(name__startswith="Load kiosk ").order_by("pk"))
-    tokens = [rotate_device_token(device=d) for d in existing[:count]]
+    devices = list(Device.objects.filter(name__startswith="Load kiosk ").order_by("pk"))[:count]
+    tokens = [rotate_device_token(device=d) for d in devices]
     for i in range(len(tokens), count):
-        tokens.append(register_device(name=f"Load kiosk {i + 1}", kind="kiosk")[1])
-    Device.objects.filter(name__startswith="Load kiosk ").update(liveness_required=False)
-    return tokens
+        device, token = register_device(name=f"Load kiosk {i + 1}", kind="kiosk")
+        devices.append(device)
+        tokens.append(token)
+    Device.objects.filter(name__startswith="Load kiosk ").update(liveness_required=liveness)
+    return tokens, dict(zip(tokens, devices, strict=True))
 
 
 # ----------------------------------------------------------------- the ledger
@@ -343,6 +356,8 @@ class Result:
     person: int | None = None
     code: str = ""
     json_body: bool = True
+    stream_s: float | None = None  # streamed liveness: challenge to decision (filming included)
+    window: str = ""
 
 
 class Ledger:
@@ -358,17 +373,21 @@ class Ledger:
         return [r for r in self.results if r.phase == phase]
 
 
-def clock(client, base: str, token: str, image: bytes, capture_id: str, phase: str,
-          retry_of: str = "") -> Result:  # fmt: skip
+def clock(client, base: str, token: str, image: bytes | None, capture_id: str, phase: str,
+          retry_of: str = "", nonce: str = "") -> Result:  # fmt: skip
+    """One clock request: a photo, or (``nonce``) the final request of a streamed capture."""
     import httpx
 
     started = time.monotonic()
+    data = {"capture_id": capture_id}
+    if nonce:
+        data |= {"nonce": nonce, "streamed": "1"}
     try:
         response = client.post(
             f"{base}/api/attendance/clock/",
             headers={"Authorization": f"Device {token}"},
-            data={"capture_id": capture_id},
-            files={"image": ("frame.jpg", image, "image/jpeg")},
+            data=data,
+            files=None if nonce else {"image": ("frame.jpg", image, "image/jpeg")},
             timeout=30,
         )
     except httpx.HTTPError as exc:
@@ -389,28 +408,111 @@ def clock(client, base: str, token: str, image: bytes, capture_id: str, phase: s
     return result
 
 
+def streamed_capture(
+    client, base: str, token: str, window, before_stream
+) -> tuple[str, Result | None]:
+    """A kiosk page's streamed capture: the challenge, then the window's frames in real time,
+    chunk by chunk, until the server decides. Returns the nonce for the final request, or a
+    Result describing why there is none (a refused chunk, no decision, no HTTP answer)."""
+    import httpx
+    import streams
+
+    auth = {"Authorization": f"Device {token}"}
+    started = time.monotonic()
+
+    def failed(status: int, code: str, json_body: bool = True) -> tuple[str, Result]:
+        seconds = time.monotonic() - started
+        return "", Result("", status, seconds, started, "", code=code, json_body=json_body,
+                          window=window.name)  # fmt: skip
+
+    try:
+        answer = client.post(f"{base}/api/biometrics/challenge/", headers=auth, timeout=30)
+        if answer.status_code != 201:
+            return failed(answer.status_code, str(answer.json().get("code", "")))
+        nonce = answer.json()["nonce"]
+        before_stream()
+        filming = time.monotonic()
+        tag = os.urandom(8).hex().encode()
+        for seq, (frames, times) in enumerate(window.chunks()):
+            # A chunk leaves when its last frame has been filmed.
+            time.sleep(max(0.0, filming + (times[-1] + 50) / 1000 - time.monotonic()))
+            files = [("frames", (f"{k}.jpg", streams.tagged(f, tag) if seq == 0 and k == 0 else f,
+                                 "image/jpeg")) for k, f in enumerate(frames)]  # fmt: skip
+            answer = client.post(
+                f"{base}/api/biometrics/liveness/stream/", headers=auth, timeout=30,
+                data={"nonce": nonce, "seq": str(seq), "t": [str(t) for t in times]},
+                files=files,
+            )  # fmt: skip
+            if answer.status_code == 200:
+                return nonce, None  # decided: the final request reads the verdict
+            if answer.status_code != 202:
+                return failed(answer.status_code, str(answer.json().get("code", "")))
+        return failed(0, "not_decided", json_body=False)
+    except httpx.HTTPError as exc:
+        return failed(0, type(exc).__name__, json_body=False)
+
+
 class Kiosks:
-    """Simulated kiosks: each thread is one kiosk with its own token and HTTP connection."""
+    """Simulated kiosks: each thread is one kiosk with its own token and HTTP connection.
+    With ``windows`` (streamed liveness), each clock-in takes a window nobody else is filming
+    and ``forget(token, window)`` runs before its stream."""
 
     def __init__(self, base: str, tokens: list[str], probes: list[bytes], ledger: Ledger,
-                 retry_share: float = 0.05) -> None:  # fmt: skip
+                 retry_share: float = 0.05, windows: list | None = None,
+                 forget=None) -> None:  # fmt: skip
         self.base, self.tokens, self.probes, self.ledger = base, tokens, probes, ledger
         self.retry_share = retry_share
         self.rng = random.Random(7)
         self.rng_lock = threading.Lock()
+        self.forget = forget
+        self.windows = None
+        if windows is not None:
+            self.windows = queue.Queue()
+            for w in windows:
+                self.windows.put(w)
 
     def pick(self) -> tuple[bytes, float]:
         with self.rng_lock:
             return self.rng.choice(self.probes), self.rng.random()
 
     def one(self, client, token: str, phase: str) -> None:
-        image, dice = self.pick()
+        if self.windows is None:
+            image, dice = self.pick()
+            self.clock_in(client, token, phase, image=image, dice=dice)
+            return
+        with self.rng_lock:
+            dice = self.rng.random()
+        window = self.windows.get()
+        try:
+            self.clock_in(client, token, phase, window=window, dice=dice)
+        finally:
+            self.windows.put(window)
+
+    def clock_in(self, client, token: str, phase: str, *, image: bytes | None = None,
+                 window=None, dice: float = 1.0) -> Result:  # fmt: skip
+        """One clock-in (a photo, or a streamed capture of ``window``), retried as ``dice``
+        says; returns the first attempt's result."""
         capture_id = str(uuid.uuid4())
-        first = clock(client, self.base, token, image, capture_id, phase)
+        nonce, began = "", time.monotonic()
+        if window is not None:
+            nonce, failure = streamed_capture(
+                client, self.base, token, window, lambda: self.forget(token, window)
+            )
+            if failure is not None:
+                failure.capture_id, failure.phase = capture_id, phase
+                self.ledger.add(failure)
+                return failure
+        first = clock(client, self.base, token, image, capture_id, phase, nonce=nonce)
+        if window is not None:  # the clock-in's time runs from the challenge to the answer
+            first.window, first.stream_s = window.name, first.started - began
+            first.seconds += first.stream_s
+            first.started = began
         self.ledger.add(first)
         if dice < self.retry_share / 2:
             # The kiosk did not see the answer and sends the same capture again.
-            self.ledger.add(clock(client, self.base, token, image, capture_id, phase, capture_id))
+            self.ledger.add(
+                clock(client, self.base, token, image, capture_id, phase, capture_id, nonce)
+            )
         elif dice < self.retry_share:
             # Two copies in flight at once (a proxy retry racing the original).
             import httpx
@@ -418,12 +520,15 @@ class Kiosks:
             with httpx.Client() as other:
                 pair = ThreadPoolExecutor(2)
                 futures = [
-                    pair.submit(clock, c, self.base, token, image, capture_id, phase, capture_id)
+                    pair.submit(
+                        clock, c, self.base, token, image, capture_id, phase, capture_id, nonce
+                    )  # fmt: skip
                     for c in (client, other)
                 ]
                 for f in futures:
                     self.ledger.add(f.result())
                 pair.shutdown()
+        return first
 
     def closed_loop(self, seconds: float, phase: str, count: int | None = None) -> None:
         import httpx
@@ -461,6 +566,74 @@ class Kiosks:
             i += 1
             time.sleep(max(0.0, started + i / rate - time.monotonic()))
         pool.shutdown(wait=True)
+
+
+def warmed_photo_kiosks(stack: Stack, tokens: list[str], people, owners: dict,
+                        ledger: Ledger) -> Kiosks:  # fmt: skip
+    """Kiosks sending photos: every probe photo once (fills each worker's gallery), keeping
+    those recognised."""
+    probes = [jpeg(p) for _, files in people for p in files[ENROL_IMAGES:] if isinstance(p, Path)]
+    kiosk = Kiosks(stack.base, tokens, probes[:400], ledger, retry_share=0.0)
+    warm = warm_up(kiosk, [{"image": p} for p in kiosk.probes])
+    kiosk.warmed = {"photos": len(kiosk.probes)}
+    kiosk.probes = [p for p, r in zip(kiosk.probes, warm, strict=True) if r.status in (200, 201)]
+    kiosk.warmed["recognised_in_warmup"] = len(kiosk.probes)
+    if not kiosk.probes:
+        raise SystemExit("no probe photo was recognised; see web.log")
+    wrong = sum(1 for r in warm if r.person is not None and r.person not in owners)
+    kiosk.warmed["recognised_as_a_non_load_person"] = wrong
+    return kiosk
+
+
+def streamed_kiosks(stack: Stack, tokens: list[str], devices: dict, owners: dict,
+                    ledger: Ledger) -> Kiosks:  # fmt: skip
+    """Kiosks streaming the clips' windows (liveness on): every window once, keeping those
+    that clocked their own person in."""
+    import streams
+
+    from accounts.models import User
+    from biometrics.liveness import forget_recent_bursts
+
+    people = {name: User.objects.get(pk=pk) for pk, name in owners.items()}
+
+    def forget(token: str, window) -> None:
+        forget_recent_bursts(device=devices[token], person=people[window.clip])
+
+    windows = streams.windows()
+    kiosk = Kiosks(stack.base, tokens, [], ledger, retry_share=0.0, forget=forget)
+    warm = warm_up(kiosk, [{"window": w} for w in windows])
+    good = [
+        w for w, r in zip(windows, warm, strict=True)
+        if r.status in (200, 201) and owners.get(r.person) == w.clip
+    ]  # fmt: skip
+    kiosk.warmed = {
+        "windows": len(windows),
+        "clocked_in_in_warmup": len(good),
+        "refused_in_warmup": dict(
+            Counter(f"{r.status} {r.code}" for r in warm if r.status not in (200, 201))
+        ),  # fmt: skip
+    }
+    if not good:
+        raise SystemExit("no window clocked its person in; see web.log")
+    kiosk.windows = queue.Queue()
+    for w in good:
+        kiosk.windows.put(w)
+    return kiosk
+
+
+def warm_up(kiosk: Kiosks, jobs: list[dict]) -> list[Result]:
+    """Each job once, four at a time over the kiosks (phase "warmup")."""
+    import httpx
+
+    with ThreadPoolExecutor(4) as pool, httpx.Client() as client:
+        return list(
+            pool.map(
+                lambda ij: kiosk.clock_in(
+                    client, kiosk.tokens[ij[0] % len(kiosk.tokens)], "warmup", **ij[1]
+                ),
+                enumerate(jobs),
+            )
+        )
 
 
 def web_cpu_seconds(stack: Stack) -> float:
@@ -505,6 +678,7 @@ class Measure:
         out["seconds"] = round(wall, 1)
         out["web_cpu_s"] = round(web, 1)
         out["web_cpu_ms_per_request"] = round(web / max(1, len(results)) * 1000, 1)
+        out["web_cpu_ms_per_verified"] = round(web / max(1, out["verified"]) * 1000, 1)
         out["web_cores_busy"] = round(web / wall, 2)
         out["client_cpu_s"] = round(time.process_time() - self.client, 1)
         return out
@@ -523,7 +697,16 @@ def summarise(results: list[Result], seconds: float) -> dict:
     statuses = Counter(r.status for r in results)
     codes = Counter(f"{r.status} {r.code}".strip() for r in results if r.status not in (200, 201))
     ms = [r.seconds * 1000 for r in firsts]
+    streamed = [r.stream_s * 1000 for r in firsts if r.stream_s is not None]
+    extra = {}
+    if streamed:  # challenge to decision, then the final request
+        extra = {
+            "stream_p50_ms": round(percentile(streamed, 50) or 0, 1),
+            "stream_p95_ms": round(percentile(streamed, 95) or 0, 1),
+            "stream_failures": sum(1 for r in firsts if r.window and r.stream_s is None),
+        }
     return {
+        **extra,
         "requests": len(results),
         "first_attempts": len(firsts),
         "verified": len(ok),
@@ -599,6 +782,7 @@ def check_ledger(ledger: Ledger) -> dict:
         "duplicated_events": duplicated_events,
         "inconsistent_answers": len(inconsistent) + len(wrong_event),
         "retries": len(retries),
+        "retries_answered": sum(1 for r in retries if r.status in (200, 201)),
         "retries_replayed": sum(1 for r in retries if r.replayed),
         "retry_statuses": dict(Counter(str(r.status) for r in retries)),
     }
@@ -666,7 +850,8 @@ class ReadyProbe(threading.Thread):
         while not self.stop.is_set():
             try:
                 r = httpx.get(f"{self.base}/readyz", timeout=3)
-                failing = [k for k, v in r.json().get("checks", {}).items() if not v.get("ok")]
+                # faceauth/health.py: {"checks": {"database": "ok" | "fail", ...}}
+                failing = [k for k, v in r.json().get("checks", {}).items() if v != "ok"]
                 self.seen.append((time.monotonic(), r.status_code, failing))
             except (httpx.HTTPError, ValueError) as exc:
                 self.seen.append((time.monotonic(), 0, [type(exc).__name__]))
@@ -784,6 +969,11 @@ def main() -> int:
     ap.add_argument("--visibility-timeout", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="drop and recreate the database")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--liveness",
+        action="store_true",
+        help="liveness on: streamed captures of the live clips (benchmarks/streams.py)",
+    )
     ap.add_argument("--smoke", action="store_true",
                     help="CI: 12 people, 8 kiosks, 10 s, no open loop, worker kill, Redis 3 s, "
                          "no PostgreSQL restart; exit 1 on a lost/duplicated event or a 5xx "
@@ -801,6 +991,8 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="faceauth-load-"))
     stack = Stack(args.db, args.redis_db, args.port, workdir, args.visibility_timeout)
+    if args.liveness:  # the clips blink, they cannot turn on request (as benchmarks/kiosk.py)
+        stack.extra_env["FACEAUTH_LIVENESS_FORCE_CHALLENGE"] = "blink"
     log(f"logs in {workdir}")
     report: dict = {"config": {k: str(v) for k, v in vars(args).items()}}
     # The machine is shared: what else was running matters for the numbers.
@@ -814,45 +1006,27 @@ def main() -> int:
         redis_cmd("-n", str(args.redis_db), "flushdb")  # this test's db number only
         setup_django(stack)
         people = identities(args.people)
+        if args.liveness:
+            import streams
+
+            people += [(clip, streams.enrolment_images(clip)) for clip in streams.CLIPS]
         stack.start_worker()
         enrolment = enrol_people(people, timeout=600)
         owners = enrolment.pop("owners")
         report["enrolment"] = enrolment
         log(f"enrolment: {enrolment}")
-        tokens = kiosks(args.kiosks)
+        tokens, devices = kiosks(args.kiosks, liveness=args.liveness)
         stack.start_web()
         log(f"gunicorn ready in {wait_ready(stack.base, 120):.1f} s")
 
-        probes = [jpeg(p) for _, files in people for p in files[ENROL_IMAGES:]][:400]
         ledger = Ledger()
-        kiosk = Kiosks(stack.base, tokens, probes, ledger, retry_share=0.0)
-        # Warm-up: every probe once (fills each worker's gallery), keep those recognised.
-        with ThreadPoolExecutor(4) as pool:
-            import httpx
-
-            client = httpx.Client()
-            warm = list(
-                pool.map(
-                    lambda ip: clock(
-                        client,
-                        stack.base,
-                        tokens[ip[0] % len(tokens)],
-                        ip[1],
-                        str(uuid.uuid4()),
-                        "warmup",
-                    ),  # fmt: skip
-                    enumerate(probes),
-                )
-            )
-        for r in warm:
-            ledger.add(r)
-        kiosk.probes = [p for p, r in zip(probes, warm, strict=True) if r.status in (200, 201)]
-        report["probes"] = {"photos": len(probes), "recognised_in_warmup": len(kiosk.probes)}
+        if args.liveness:
+            kiosk = streamed_kiosks(stack, tokens, devices, owners, ledger)
+            report["probes"] = kiosk.warmed
+        else:
+            kiosk = warmed_photo_kiosks(stack, tokens, people, owners, ledger)
+            report["probes"] = kiosk.warmed
         log(f"warm-up: {report['probes']}")
-        if not kiosk.probes:
-            raise SystemExit("no probe photo was recognised; see web.log")
-        wrong = sum(1 for r in warm if r.person is not None and r.person not in owners)
-        report["probes"]["recognised_as_a_non_load_person"] = wrong
         kiosk.retry_share = args.retry_share
 
         log(f"closed loop: {args.kiosks} kiosks for {args.duration:.0f} s")
@@ -935,16 +1109,21 @@ def verdict(report: dict, args) -> list[str]:
             failures.append(f"ledger: {key} = {ledger[key]}")
     if ledger.get("events_for_sent_ids") != ledger.get("events_expected"):
         failures.append("ledger: events in the database differ from the 201 answers")
-    if ledger.get("retries") and ledger["retries_replayed"] < ledger["retries"] * 0.9:
+    # A retry answered 503 during an outage is a clear refusal, not a lost replay.
+    if ledger.get("retries_answered") and (
+        ledger["retries_replayed"] < ledger["retries_answered"] * 0.9
+    ):
         failures.append("retries: fewer replayed answers than expected")
     for phase in ("closed_loop", "open_loop"):
         if report.get(phase, {}).get("server_errors"):
             failures.append(f"{phase}: {report[phase]['server_errors']} server errors")
     if not args.smoke:
-        if report["closed_loop"]["verified_per_s"] < 20:
-            failures.append("target: fewer than 20 verified clock-ins/s")
-        if report.get("open_loop", {}).get("p95_ms", 0) > 250:
-            failures.append("target: p95 above 250 ms at the fixed rate")
+        # Targets: docs/scaling.md (photos) and issue #15 (streamed liveness, p95 at 4 req/s).
+        per_s, p95_ms = (8, 2500) if args.liveness else (20, 250)
+        if report["closed_loop"]["verified_per_s"] < per_s:
+            failures.append(f"target: fewer than {per_s} verified clock-ins/s")
+        if report.get("open_loop", {}).get("p95_ms", 0) > p95_ms:
+            failures.append(f"target: p95 above {p95_ms} ms at the fixed rate")
     faults = report.get("faults", {})
     kill = faults.get("celery_worker_kill")
     if kill is not None and kill.get("final_status") != "done":

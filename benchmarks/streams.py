@@ -1,0 +1,123 @@
+"""Streamed liveness captures made of the live clips of ../shared/video, for the benchmarks.
+
+A capture is what a kiosk page sends for one clock-in: frames at the stream's rate
+(``STREAM_FPS``), downscaled to the page's width and JPEG-encoded at its quality, in chunks of
+``STREAM_CHUNK_S`` seconds, each frame with its time on the page's clock. The clips are 15 fps;
+a frame at time t is the clip's frame at t (as Chromium plays the real-time copy).
+
+The load test needs more captures than three clips hold. Each clip gives *windows* that start
+``WINDOW_STEP_S`` apart, plain and mirrored: measured on the clips, two windows that far apart
+are never near-duplicates of each other (burst distance >= 0.13 against the threshold 0.115), and
+a mirrored window is far from every plain one (>= 0.5). Identification is unaffected by the
+mirror (the probe sums a face's plain and mirrored descriptors).
+
+Plain Python + OpenCV; no Django (load.py and kiosk.py import it on either side).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEO = REPO.parent / "shared" / "video"
+CLIPS = ("person_01", "person_02", "person_03")
+CLIP_FPS = 15.0
+# The page's stream (biometrics.engine.stream and .liveness: STREAM_FPS, STREAM_CHUNK_S,
+# CAPTURE_WIDTH, CAPTURE_JPEG_QUALITY), repeated so this module needs no Django.
+STREAM_FPS = 20.0
+STREAM_CHUNK_S = 0.25
+WIDTH = 480
+QUALITY = 80
+WINDOW_S = 3.0  # frames prepared per window; a blink challenge decides after ~1.25 s
+WINDOW_STEP_S = 1.2
+
+
+@dataclass(frozen=True)
+class Window:
+    clip: str
+    start: float
+    mirrored: bool
+    frames: tuple[bytes, ...]  # JPEG, one per 1 / STREAM_FPS seconds
+
+    @property
+    def name(self) -> str:
+        return f"{self.clip}@{self.start:.1f}{'m' if self.mirrored else ''}"
+
+    def chunks(self) -> list[tuple[list[bytes], list[int]]]:
+        """(frames, their times in ms) per chunk, as the page sends them."""
+        per = round(STREAM_FPS * STREAM_CHUNK_S)
+        out = []
+        for i in range(0, len(self.frames), per):
+            times = [round((i + k) * 1000 / STREAM_FPS) for k in range(per)]
+            out.append((list(self.frames[i : i + per]), times[: len(self.frames[i : i + per])]))
+        return out
+
+
+def clip_frames(clip: str) -> list:
+    """The clip's frames (BGR), at the page's width."""
+    import cv2
+
+    video = cv2.VideoCapture(str(VIDEO / f"{clip}_live.mp4"))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        h, w = frame.shape[:2]
+        if w > WIDTH:
+            frame = cv2.resize(frame, (WIDTH, round(h * WIDTH / w)), interpolation=cv2.INTER_AREA)
+        frames.append(frame)
+    if not frames:
+        raise SystemExit(f"cannot read {VIDEO / f'{clip}_live.mp4'}")
+    return frames
+
+
+def windows(clips: tuple[str, ...] = CLIPS) -> list[Window]:
+    """Every clip's windows, plain and mirrored."""
+    import cv2
+
+    out = []
+    for clip in clips:
+        frames = clip_frames(clip)
+        duration = len(frames) / CLIP_FPS
+        start = 0.0
+        while start + 1.3 <= duration:
+            for mirrored in (False, True):
+                encoded = []
+                for k in range(round(WINDOW_S * STREAM_FPS)):
+                    frame = frames[int((start + k / STREAM_FPS) * CLIP_FPS) % len(frames)]
+                    if mirrored:
+                        frame = cv2.flip(frame, 1)
+                    encoded.append(
+                        cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[
+                            1
+                        ].tobytes()
+                    )
+                out.append(Window(clip, round(start, 2), mirrored, tuple(encoded)))
+            start += WINDOW_STEP_S
+    return out
+
+
+def enrolment_images(clip: str) -> list[bytes]:
+    """The person's still and three frames spread over the clip (as kiosk.py enrols)."""
+    import cv2
+
+    images = [(VIDEO / f"{clip}_still.jpg").read_bytes()]
+    video = cv2.VideoCapture(str(VIDEO / f"{clip}_live.mp4"))
+    total = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
+    for i in range(3):
+        video.set(cv2.CAP_PROP_POS_FRAMES, int((i + 0.5) * total / 3))
+        ok, frame = video.read()
+        if ok:
+            images.append(cv2.imencode(".jpg", frame)[1].tobytes())
+    return images
+
+
+def tagged(frame: bytes, tag: bytes | None = None) -> bytes:
+    """The same JPEG with a comment segment after its start marker: other bytes, the same
+    pixels. Each use of a window is a separate capture; its bytes must differ as a new
+    camera's would, or the server rightly refuses it as an exact copy."""
+    tag = tag or os.urandom(8).hex().encode()
+    return frame[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + frame[2:]
