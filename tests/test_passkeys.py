@@ -3,7 +3,11 @@ the password, and an OpenID client learns it from ``amr``. A software authentica
 (tests/passkey_helpers.py) makes real keys, attestations and signatures; py_webauthn verifies
 them for real."""
 
+import base64
+import hashlib
+import secrets
 from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from django.test import Client
@@ -14,6 +18,7 @@ from accounts.models import AuditEntry
 from identity import assurance
 from identity.models import Passkey
 
+from .biometrics_helpers import enrol_now, photo, photos, upload
 from .passkey_helpers import (
     SoftAuthenticator,
     csrf_client,
@@ -140,9 +145,12 @@ def test_sign_in_with_a_passkey_instead_of_the_password(person, key):
     assert passkey.sign_count == 1 and passkey.last_used_at is not None
     entry = AuditEntry.objects.get(action="auth.passkey", outcome="success")
     assert entry.actor_id == person.pk and entry.details["passkey"] == passkey.pk
-    assert not AuditEntry.objects.filter(action="auth.password", actor=person).exclude(
-        pk__in=AuditEntry.objects.filter(at__lt=passkey.created_at).values("pk")
-    ).filter(at__gt=passkey.created_at).exists()
+    assert (
+        not AuditEntry.objects.filter(action="auth.password", actor=person)
+        .exclude(pk__in=AuditEntry.objects.filter(at__lt=passkey.created_at).values("pk"))
+        .filter(at__gt=passkey.created_at)
+        .exists()
+    )
     assert client.get(reverse("home")).status_code == 200
     # An off-site "next" is not followed.
     assert sign_in(csrf_client(), key, next_url="https://evil.example/").json()["next"] == "/"
@@ -333,3 +341,106 @@ def test_a_passkey_is_a_first_factor_of_its_own():
     assert assurance.missing(assurance.ONE_FACTOR, {"pop": now}, floors={"first": now + 1}) == [
         "first"
     ]
+
+
+# ----------------------------------------------------------------- OpenID Connect
+
+
+def _client_application(required_acr: str):
+    from oauth2_provider.models import get_application_model
+
+    from identity.models import ClientPolicy
+
+    secret = secrets.token_urlsafe(24)
+    application = get_application_model().objects.create(
+        name=f"Payroll {required_acr}",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris="https://rp.example/cb",
+        client_secret=secret,
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(application=application, required_acr=required_acr)
+    return application, secret
+
+
+def _authorize(client: Client, application) -> tuple[str, str]:
+    """(the authorization URL, its PKCE verifier)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = {
+        "client_id": application.client_id,
+        "response_type": "code",
+        "redirect_uri": "https://rp.example/cb",
+        "scope": "openid",
+        "state": "s1",
+        "nonce": "n1",
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    return "/o/authorize/?" + urlencode(query), verifier
+
+
+def _id_token(application, secret: str, location: str, verifier: str) -> dict:
+    from authlib.jose import JsonWebKey, jwt
+
+    code = parse_qs(urlparse(location).query)["code"][0]
+    rp = Client()
+    token = rp.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://rp.example/cb",
+            "code_verifier": verifier,
+            "client_id": application.client_id,
+            "client_secret": secret,
+        },
+    )
+    assert token.status_code == 200, token.content
+    keys = JsonWebKey.import_key_set(rp.get("/o/.well-known/jwks.json").json())
+    claims = jwt.decode(token.json()["id_token"], keys)
+    claims.validate(leeway=5)
+    assert claims["aud"] == application.client_id and claims["nonce"] == "n1"
+    return dict(claims)
+
+
+def test_the_id_token_says_passkey_and_face_in_amr_and_acr(
+    person, key, settings, django_capture_on_commit_callbacks
+):
+    from identity import services
+
+    settings.FACEAUTH_LIVENESS_ENABLED = False  # one photo for the 1:1 check
+    enrol_now(person, photos("deepface_02", [1, 2, 3]), django_capture_on_commit_callbacks)
+    one, one_secret = _client_application(assurance.ACR_PASSWORD)
+    face, face_secret = _client_application(assurance.ACR_FACE)
+    for application in (one, face):  # consent given earlier: no consent screen in between
+        services.grant_consent(person=person, application=application, scopes=["openid"])
+
+    browser = csrf_client()
+    url, verifier = _authorize(browser, one)
+    assert browser.get(url)["Location"].startswith("/accounts/login/")
+    signed_in = sign_in(browser, key, next_url=url)
+    assert signed_in.status_code == 200 and signed_in.json()["next"] == url
+    claims = _id_token(one, one_secret, browser.get(url)["Location"], verifier)
+    assert claims["amr"] == ["pop"] and claims["acr"] == assurance.ACR_PASSKEY
+
+    # The face client: the passkey stands, the face step follows, then the code.
+    url, verifier = _authorize(browser, face)
+    step = browser.get(url)
+    assert step.status_code == 302 and step["Location"].startswith("/identity/face/")
+    checked = browser.post(
+        "/api/identity/face/",
+        {"image": upload("p.jpg", photo("deepface_02/4.jpg"))},
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
+    assert checked.status_code == 200, checked.content
+    claims = _id_token(face, face_secret, browser.get(url)["Location"], verifier)
+    assert claims["amr"] == ["pop", "face"] and claims["acr"] == assurance.ACR_PASSKEY_FACE
+    issued = AuditEntry.objects.filter(action="oidc.token", actor=person).order_by("at", "pk")
+    assert [entry.details["amr"] for entry in issued] == [["pop"], ["pop", "face"]]
+
+
+def test_discovery_lists_the_passkey_acr_values(db):
+    discovery = Client().get("/o/.well-known/openid-configuration").json()
+    assert set(discovery["acr_values_supported"]) == set(assurance.ACR_VALUES)
