@@ -30,6 +30,9 @@ def account_policy() -> Policy:
 
 
 LOGIN_ACCOUNT = AttemptLimit("login-account", account_policy)
+# A sign-in that names no account before it is judged (a passkey: the credential says whose it
+# is) counts per address as well, with the same numbers; axes does this for passwords.
+LOGIN_ADDRESS = AttemptLimit("login-address", account_policy)
 
 
 def account_key(username: str) -> str:

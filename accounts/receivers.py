@@ -9,9 +9,12 @@ def on_login(sender, request, user, **kwargs) -> None:
     attempt = getattr(request, "login_attempt", None)
     if attempt is not None:
         attempt.succeeded()  # the account's count of wrong passwords starts again
-    audit.record("auth.password", actor=user, request=request, outcome="success", target=user)
+    # sessions.sign_in names another first factor (a passkey; its caller audits it).
+    factor = getattr(request, sessions.FIRST_FACTOR_ATTRIBUTE, sessions.PASSWORD)
+    if factor == sessions.PASSWORD:
+        audit.record("auth.password", actor=user, request=request, outcome="success", target=user)
     if request is not None and hasattr(request, "session"):
-        sessions.record_factor(request, factor=sessions.PASSWORD, user=user)
+        sessions.record_factor(request, factor=factor, user=user)
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from . import audit, pairing
 from .errors import NotAllowedToOffboard
+from .limits import Attempt, Limited
 from .models import STAFF_ROLES, Department, Device, Role, User
 from .roles import group_name
 from .signals import person_offboarded
@@ -305,3 +306,29 @@ def delete_department(*, department: Department, actor: User | None = None) -> N
         details={"people": department.people.count()},
     )
     department.delete()
+
+
+# ----------------------------------------------------------------- sign-in without a password
+
+
+def begin_address_sign_in(request) -> Attempt:
+    """Count a sign-in attempt by another first factor (a passkey) on the address it comes
+    from, before it is judged. Raises ``Limited`` while the address waits."""
+    from .backends import LOGIN_ADDRESS
+
+    return LOGIN_ADDRESS.begin(f"ip:{audit.client_ip(request) or 'unknown'}")
+
+
+def begin_account_sign_in(request, *, person: User) -> Attempt:
+    """Count a sign-in attempt by another first factor on ``person``'s account, on the same
+    per-account limit as wrong passwords. Raises ``Limited`` while the account waits, or while
+    django-axes locks the username at this address: a lock-out closes every door."""
+    from axes.handlers.proxy import AxesProxyHandler
+    from axes.helpers import get_cool_off
+
+    from .backends import LOGIN_ACCOUNT, account_key
+
+    if AxesProxyHandler.is_locked(request, credentials={"username": person.username}):
+        cool_off = get_cool_off(request)
+        raise Limited(int(cool_off.total_seconds()) if cool_off else 60)
+    return LOGIN_ACCOUNT.begin(account_key(person.username))

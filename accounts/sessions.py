@@ -1,18 +1,26 @@
 """The factors a person proved in this browser session, and when.
 
-Password sign-in records ``pwd`` (receivers.on_login); a higher app that checks a face records
-``face`` after a match. The identity provider reads them to say how the person authenticated
-(``amr``, ``auth_time``). Only names and times are kept, never a score. The record belongs to
-the signed-in person: a session that changes hands (a new login flushes it) forgets it.
+A sign-in records its first factor: ``pwd`` for a password (receivers.on_login), ``pop`` for a
+passkey (``sign_in``, called by the identity provider); a higher app that checks a face records
+``face`` after a match (RFC 8176 names). The identity provider reads them to say how the
+person authenticated (``amr``, ``auth_time``). Only names and times are kept, never a score.
+The record belongs to the signed-in person: a session that changes hands (a new login flushes
+it) forgets it.
 """
 
 import time
 
+from django.contrib.auth import login
 from django.http import HttpRequest
 
 SESSION_KEY = "faceauth.factors"
-PASSWORD, FACE = "pwd", "face"
-FACTORS = (PASSWORD, FACE)
+PASSWORD, PASSKEY, FACE = "pwd", "pop", "face"
+FACTORS = (PASSWORD, PASSKEY, FACE)
+# The request attribute that tells receivers.on_login which first factor a login() proved.
+FIRST_FACTOR_ATTRIBUTE = "faceauth_first_factor"
+# The backend a session names after a sign-in without a password: it restores the person on
+# every request only while they may authenticate (accounts.backends), as after a password.
+SESSION_BACKEND = "accounts.backends.ValidityWindowBackend"
 
 
 def record_factor(request: HttpRequest, *, factor: str, user=None, at: float | None = None) -> None:
@@ -39,3 +47,12 @@ def factors(request: HttpRequest) -> dict[str, float]:
 
 def forget_factors(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
+
+
+def sign_in(request: HttpRequest, user, *, factor: str) -> None:
+    """Sign ``user`` in by a first factor other than the password (a passkey the caller has
+    verified): Django's login (a new session key, ``user_logged_in``), recording ``factor``."""
+    if factor not in FACTORS or factor == FACE:
+        raise ValueError(f"{factor!r} is not a first factor")
+    setattr(request, FIRST_FACTOR_ATTRIBUTE, factor)
+    login(request, user, backend=SESSION_BACKEND)

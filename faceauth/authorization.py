@@ -204,6 +204,15 @@ URLS: dict[str, Rule] = {
     "identity:apps": page(PEOPLE),
     "identity:app-revoke": page(PEOPLE),
     "api-identity-face": api(PEOPLE),
+    # Passkeys: a person manages only their own; signing in with one is for anybody, like the
+    # sign-in page (the views check CSRF, the challenge, the signature and the limits).
+    "identity:passkeys": page(PEOPLE),
+    "identity:passkey-confirm": page(PEOPLE),
+    "identity:passkey-remove": page(PEOPLE),
+    "api-passkey-register-options": api(PEOPLE),
+    "api-passkey-register": api(PEOPLE),
+    "api-passkey-sign-in-options": api(EVERYONE),
+    "api-passkey-sign-in": api(EVERYONE),
     # SCIM 2.0 (docs/identity.md, "Provisioning"): a provisioning client's token, nothing else.
     "scim:service-provider-config": api(PROVISIONING),
     "scim:resource-types": api(PROVISIONING),
@@ -354,6 +363,8 @@ ADMIN_MODELS: dict[str, AdminRule] = {
     "oauth2_provider.grant": _admin_only(add=False, change=False),
     "oauth2_provider.idtoken": _admin_only(add=False, change=False),
     "identity.provisioningclient": _admin_only(),
+    # Admins remove a person's passkey (audited); nobody adds or changes one for someone else.
+    "identity.passkey": _admin_only(add=False, change=False),
     # Alerts are the guard console's (admins and guards); the API shows managers none.
     "access_control.alert": _admin_only(add=False, delete=False),
 }

@@ -372,6 +372,8 @@ FACEAUTH_THROTTLE_RATES = {
     "face_challenge": env.str("FACEAUTH_THROTTLE_CHALLENGE", default="30/min"),
     "face_guidance": env.str("FACEAUTH_THROTTLE_GUIDANCE", default="600/min"),
     "face_ip": env.str("FACEAUTH_THROTTLE_IP", default="3000/min"),
+    # Passkey challenges per address (identity/passkeys.py): a ceremony takes one.
+    "passkey_challenge": env.str("FACEAUTH_THROTTLE_PASSKEY_CHALLENGE", default="30/min"),
 }
 
 # Content-Security-Policy (django-csp): the pages run their own scripts only, no inline code.
@@ -444,3 +446,21 @@ IDENTITY_FACE_REQUIRED_ROLES = env.list("IDENTITY_FACE_REQUIRED_ROLES", default=
 # The same on FaceAuth's own pages (identity/middleware.py). Off by default, so that a new site's
 # first admin is not locked out before enrolling: list "admin" once the admins have enrolled.
 FACEAUTH_SITE_FACE_REQUIRED_ROLES = env.list("FACEAUTH_SITE_FACE_REQUIRED_ROLES", default=[])
+
+# Passkeys (WebAuthn; docs/identity.md, "Passkeys"). The relying party id is the domain the
+# credentials belong to (the host people sign in at, or a parent domain of it); the origins are
+# the exact scheme://host[:port] the browser may report. Empty outside production: each request's
+# own host and scheme (so `make run` works at http://localhost:8000; browsers refuse an IP
+# address as RP id). Production derives them from the first ALLOWED_HOSTS entry.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[])
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="FaceAuth")
+if PRODUCTION:
+    WEBAUTHN_RP_ID = WEBAUTHN_RP_ID or ALLOWED_HOSTS[0].lstrip(".")
+    if not WEBAUTHN_RP_ID or "*" in WEBAUTHN_RP_ID:
+        raise ImproperlyConfigured("WEBAUTHN_RP_ID must be set when ALLOWED_HOSTS has a wildcard")
+    WEBAUTHN_ORIGINS = WEBAUTHN_ORIGINS or [f"https://{WEBAUTHN_RP_ID}"]
+# A ceremony's challenge is answered once within this many seconds.
+WEBAUTHN_CHALLENGE_SECONDS = env.int("WEBAUTHN_CHALLENGE_SECONDS", default=120)
+# Adding a passkey needs a password proved within this many seconds in this session.
+FACEAUTH_PASSKEY_REAUTH_SECONDS = env.int("FACEAUTH_PASSKEY_REAUTH_SECONDS", default=600)

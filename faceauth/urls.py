@@ -56,6 +56,27 @@ urlpatterns = [
     path("o/", include("identity.oidc_urls")),
     path("identity/", include("identity.urls")),
     path("api/identity/face/", identity_views.FaceStepView.as_view(), name="api-identity-face"),
+    # Passkeys (docs/identity.md, "Passkeys"): register one (signed in), sign in with one.
+    path(
+        "api/identity/passkeys/register/options/",
+        identity_views.PasskeyRegisterOptionsView.as_view(),
+        name="api-passkey-register-options",
+    ),
+    path(
+        "api/identity/passkeys/register/",
+        identity_views.PasskeyRegisterView.as_view(),
+        name="api-passkey-register",
+    ),
+    path(
+        "api/identity/passkeys/sign-in/options/",
+        identity_views.PasskeySignInOptionsView.as_view(),
+        name="api-passkey-sign-in-options",
+    ),
+    path(
+        "api/identity/passkeys/sign-in/",
+        identity_views.PasskeySignInView.as_view(),
+        name="api-passkey-sign-in",
+    ),
     # SCIM 2.0 provisioning (docs/identity.md, "Provisioning"): a provisioning token only.
     path("scim/v2/", include("identity.scim.urls")),
     path(

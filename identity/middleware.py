@@ -1,8 +1,8 @@
 """The face step on FaceAuth's own pages: a person whose role is in
-``FACEAUTH_SITE_FACE_REQUIRED_ROLES`` signs in with a password and then a live 1:1 face check
-before any page or API answers them, as the identity provider asks of them for other
-applications (``IDENTITY_FACE_REQUIRED_ROLES``, identity/assurance.py). Off by default: turn it
-on once those people have enrolled (docs/identity.md)."""
+``FACEAUTH_SITE_FACE_REQUIRED_ROLES`` signs in with a password or a passkey and then a live 1:1
+face check before any page or API answers them, as the identity provider asks of them for
+other applications (``IDENTITY_FACE_REQUIRED_ROLES``, identity/assurance.py). Off by default:
+turn it on once those people have enrolled (docs/identity.md)."""
 
 from urllib.parse import urlencode
 

@@ -1,6 +1,6 @@
 """The identity provider's own records: per-client policy, consents, subjects, sign-in
-contexts of issued codes, and the SCIM provisioning clients. OAuth clients and tokens are
-django-oauth-toolkit's models."""
+contexts of issued codes, the SCIM provisioning clients and people's passkeys. OAuth clients
+and tokens are django-oauth-toolkit's models."""
 
 import hashlib
 import secrets
@@ -15,8 +15,11 @@ from .assurance import ACR_FACE, ACR_PASSWORD
 
 
 class Assurance(models.TextChoices):
-    PASSWORD = ACR_PASSWORD, "Password"
-    FACE = ACR_FACE, "Password and a live face check"
+    """A client's required level (identity.assurance), stored as the acr value that named it
+    before passkeys: either first factor, a password or a passkey, reaches it."""
+
+    PASSWORD = ACR_PASSWORD, "Password or passkey"
+    FACE = ACR_FACE, "Password or passkey, and a live face check"
 
 
 class ClientPolicy(models.Model):
@@ -138,3 +141,28 @@ class ProvisioningClient(models.Model):
         self.token_hash = self.hash_token(token)
         self.token_prefix = token[5:13]
         return token
+
+
+class Passkey(models.Model):
+    """A person's WebAuthn credential (identity/passkeys.py): a first factor of its own. Only
+    the public key is here; the private key never leaves the person's authenticator."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys"
+    )
+    name = models.CharField(max_length=60)
+    # base64url, as the browser names it (a credential id is at most 1023 bytes).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()  # COSE_Key
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    # Synced between devices (a cloud keychain or password manager), not bound to one.
+    backed_up = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["person", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.name}"

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 
 from .assurance import ACR_PASSWORD
-from .models import ClientPolicy, Consent, Subject
+from .models import ClientPolicy, Consent, Passkey, Subject
 
 
 def subject_of(*, person: User) -> str:
@@ -29,3 +29,8 @@ def consents_of(*, person: User) -> QuerySet[Consent]:
         .select_related("application")
         .order_by("application__name")
     )
+
+
+def passkeys_of(*, person: User) -> QuerySet[Passkey]:
+    """The person's own passkeys: the only ones their pages may name."""
+    return Passkey.objects.filter(person=person).order_by("created_at", "pk")

@@ -8,6 +8,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from accounts import audit
 from accounts.models import User
 
+from . import passkeys
 from .models import Consent, ProvisioningClient
 
 
@@ -82,6 +83,8 @@ def end_sign_ins(*, person: User, reason: str, actor: User | None = None) -> int
 
 def on_person_offboarded(sender, person: User, actor: User | None = None, **kwargs) -> None:
     end_sign_ins(person=person, reason="offboarded", actor=actor)
+    # Their passkeys go too: a reactivated person registers new ones after a password.
+    passkeys.remove_all(person=person, actor=actor, reason="offboarded")
 
 
 def register_provisioning_client(

@@ -12,7 +12,9 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -26,19 +28,20 @@ from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as oauth_views
 from oauth2_provider.models import get_application_model
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import sessions
 from accounts.errors import DomainError
 from accounts.permissions import ALL_PEOPLE
-from accounts.throttles import FACE_THROTTLES
+from accounts.throttles import FACE_THROTTLES, FaceIPThrottle
 from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
 from biometrics.errors import BiometricError
 
-from . import assurance, selectors, services
+from . import assurance, passkeys, selectors, services
 
 FLOORS_KEY = "faceauth.identity.floors"
 
@@ -92,7 +95,7 @@ class AuthorizationView(oauth_views.AuthorizationView):
         )
         if application is None:
             return None  # the toolkit answers the invalid request
-        required = assurance.required_acr(
+        required = assurance.required_level(
             policy_acr=selectors.required_acr_of(application=application),
             acr_values=request.GET.get("acr_values", "").split(),
             role=request.user.role,
@@ -112,12 +115,13 @@ class AuthorizationView(oauth_views.AuthorizationView):
                 all_floors[key] = floors
                 request.session[FLOORS_KEY] = all_floors
         needed = assurance.missing(required, factors, floors=floors or {})
-        if sessions.PASSWORD in needed:
+        if assurance.FIRST in needed:
             # Django's login page skips a signed-in person: sign out first, keep the floors.
+            # The login page offers both first factors: the password and a passkey.
             logout(request)
             request.session[FLOORS_KEY] = {key: floors} if floors else {}
             return redirect_to_login(_path_without_prompt(request))
-        if sessions.FACE in needed:
+        if assurance.FACE in needed:
             return redirect(
                 reverse("identity:face") + "?" + urlencode({"next": _path_without_prompt(request)})
             )
@@ -262,3 +266,134 @@ def revoke_app(request: HttpRequest, client_id: str) -> HttpResponse:
     application = get_object_or_404(get_application_model(), client_id=client_id)
     services.revoke_consent(person=request.user, application=application)
     return redirect("identity:apps")
+
+
+# ---------------------------------------------------------------- passkeys
+
+
+@login_required
+def passkeys_page(request: HttpRequest) -> HttpResponse:
+    """The person's passkeys: list, add (after a recent password), remove."""
+    return render(
+        request,
+        "identity/passkeys.html",
+        {
+            "passkeys": selectors.passkeys_of(person=request.user),
+            "password_fresh": passkeys.password_is_fresh(request),
+            "reauth_minutes": max(1, settings.FACEAUTH_PASSKEY_REAUTH_SECONDS // 60),
+            "max_passkeys": passkeys.MAX_PASSKEYS,
+            "config": {
+                "optionsUrl": reverse("api-passkey-register-options"),
+                "registerUrl": reverse("api-passkey-register"),
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def confirm_password(request: HttpRequest) -> HttpResponse:
+    """A fresh password for adding a passkey, through the same backends (axes, the per-account
+    limit, the validity window) and signals (audit) as the sign-in page; their lock-out pages
+    answer here too."""
+    person = authenticate(
+        request, username=request.user.get_username(), password=request.POST.get("password", "")
+    )
+    if person is None or person.pk != request.user.pk:
+        messages.error(request, _("That password is not right."))
+    else:
+        login(request, person)  # the same person: the session and its factors stay
+    return redirect("identity:passkeys")
+
+
+@login_required
+@require_POST
+def remove_passkey(request: HttpRequest, pk: int) -> HttpResponse:
+    # Only the person's own: another person's passkey is not found (404).
+    passkey = get_object_or_404(selectors.passkeys_of(person=request.user), pk=pk)
+    passkeys.remove(passkey=passkey, actor=request.user, reason="self")
+    messages.success(request, _("The passkey “%(name)s” was removed.") % {"name": passkey.name})
+    return redirect("identity:passkeys")
+
+
+class PasskeyChallengeThrottle(FaceIPThrottle):
+    """Challenges per address: each one waits in the cache until it is answered or expires."""
+
+    scope = "passkey_challenge"
+
+
+class PasskeyRegisterOptionsView(APIView):
+    """POST: ``navigator.credentials.create()`` options for a new passkey of the signed-in
+    person (403 ``password_required`` without a password of the last minutes)."""
+
+    allowed_roles = ALL_PEOPLE
+    throttle_classes = (PasskeyChallengeThrottle,)
+
+    @extend_schema(request=None, responses=dict)
+    def post(self, request):
+        return Response(passkeys.registration_options(request._request, person=request.user))
+
+
+class PasskeyRegisterRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    credential = serializers.DictField(help_text="The PublicKeyCredential, as JSON (base64url).")
+
+
+class PasskeyRegisterView(APIView):
+    """POST the authenticator's answer and a name: the passkey is kept (201)."""
+
+    allowed_roles = ALL_PEOPLE
+    parser_classes = (JSONParser,)
+
+    @extend_schema(request=PasskeyRegisterRequest, responses={201: dict})
+    def post(self, request):
+        data = PasskeyRegisterRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        passkey = passkeys.register(
+            request._request,
+            person=request.user,
+            name=data.validated_data["name"],
+            credential=data.validated_data["credential"],
+        )
+        return Response({"id": passkey.pk, "name": passkey.name}, status=status.HTTP_201_CREATED)
+
+
+class _SignInAPIView(APIView):
+    """Anonymous, but CSRF-checked: signing in changes the browser's session, which a form on
+    another site must not do (login CSRF; DRF checks CSRF only for signed-in people)."""
+
+    authentication_classes = ()
+    permission_classes = ()
+    parser_classes = (JSONParser,)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        SessionAuthentication().enforce_csrf(request)
+
+
+class PasskeySignInOptionsView(_SignInAPIView):
+    """POST: ``navigator.credentials.get()`` options (no username: discoverable passkeys)."""
+
+    throttle_classes = (PasskeyChallengeThrottle,)
+
+    @extend_schema(request=None, responses=dict)
+    def post(self, request):
+        return Response(passkeys.sign_in_options(request._request))
+
+
+class PasskeySignInRequest(serializers.Serializer):
+    credential = serializers.DictField(help_text="The PublicKeyCredential, as JSON (base64url).")
+    next = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class PasskeySignInView(_SignInAPIView):
+    """POST the passkey's answer: the browser is signed in (first factor ``pop``) and told
+    where to go next (a face step follows where the client or the role needs one)."""
+
+    @extend_schema(request=PasskeySignInRequest, responses=dict)
+    def post(self, request):
+        data = PasskeySignInRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        passkeys.sign_in(request._request, credential=data.validated_data["credential"])
+        target = data.validated_data.get("next", "")
+        return Response({"ok": True, "next": _safe_next(request._request, target)})

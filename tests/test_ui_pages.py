@@ -139,6 +139,7 @@ ACTION_PAGES = {
     "people:link",
     "people:link-revoke",
     "identity:app-revoke",
+    "identity:passkey-remove",
     "attendance:approval-decide",
     "devices:pair",  # a one-time pairing token: tested by the device pages' own tests
     "enrol-link",  # a one-time token: its page is scanned by the enrolment link's own test
