@@ -16,6 +16,7 @@ benchmarks/replay.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -68,15 +69,28 @@ def burst_distance(a: Signature, b: Signature) -> float:
     capture of the same person (other moments, another blink). 2.0 when nothing overlaps."""
     if len(a) == 0 or len(b) == 0:
         return 2.0
-    need = max(1, int(np.ceil(MIN_OVERLAP * min(len(a), len(b)))))
-    # All pairwise frame distances once; each offset is a diagonal of this matrix.
-    pair = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
-    best = 2.0
-    for offset in range(-(len(a) - need), len(b) - need + 1):
-        diagonal = np.diagonal(pair, offset=offset)
-        if len(diagonal) >= need:
-            best = min(best, float(diagonal.mean()))
-    return best
+    m, n = len(a), len(b)
+    need = max(1, int(np.ceil(MIN_OVERLAP * min(m, n))))
+    # All pairwise frame distances by one matrix product (|x-y|^2 = |x|^2 + |y|^2 - 2 x.y);
+    # each offset is a diagonal of this matrix, summed for all offsets by one bincount. A
+    # device's memory holds 50 bursts: 9 ms to compare against all of them, not 94 ms.
+    # In float64: the expansion cancels for nearly equal frames (float32 would be 5e-4 off).
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    squared = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    pair = np.sqrt(np.maximum(squared, 0.0))
+    index, counts = _diagonals(m, n)
+    sums = np.bincount(index, weights=pair.ravel(), minlength=m + n - 1)
+    overlapping = counts >= need
+    return float((sums[overlapping] / counts[overlapping]).min())
+
+
+@lru_cache(maxsize=512)
+def _diagonals(m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For an m x n matrix: each cell's diagonal (offset j - i, shifted to start at 0) and
+    each diagonal's length."""
+    i, j = np.indices((m, n))
+    index = (j - i + (m - 1)).ravel()
+    return index, np.bincount(index, minlength=m + n - 1)
 
 
 def is_near_duplicate(a: Signature, b: Signature) -> bool:
