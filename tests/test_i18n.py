@@ -27,6 +27,9 @@ from .test_ui_pages import (  # noqa: F401  (site: the pages fixture)
     site,
 )
 
+# Catalogues and rendered text: what a database or cache could change is proven elsewhere.
+pytestmark = pytest.mark.backend_neutral
+
 LOCALE = Path(settings.LOCALE_PATHS[0]) / "de" / "LC_MESSAGES"
 DOMAINS = ("django", "djangojs")
 GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}

@@ -4,9 +4,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 
 from .conftest import REPO
+
+# Each test starts its own process with its own environment: the backend of the test run
+# itself changes nothing they see.
+pytestmark = pytest.mark.backend_neutral
 
 
 def _rsa_pem() -> str:

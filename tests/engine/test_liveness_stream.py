@@ -89,10 +89,14 @@ def test_photo_replay_is_refused_early_as_static(clip, clip_fps):
 
 
 @pytest.mark.parametrize("still", ["person_01", "person_02", "person_03"])
-def test_hand_held_photos_are_refused(still):
+def test_hand_held_photos_are_refused(still, monkeypatch):
+    # The full 6 s wait is evaluate_liveness' (docs/liveness.md: 12 hand-held attacks, none
+    # accepted); here 3 s of a moving photo, which must neither look static nor blink, at a
+    # third of the CPU.
+    monkeypatch.setattr(engine_stream, "STREAM_MAX_S", 3.0)
     rgb = cv2.cvtColor(cv2.imread(str(VIDEO / f"{still}_still.jpg")), cv2.COLOR_BGR2RGB)
     for seed in range(2):
-        frames, times = handheld_photo(rgb, seed=seed, seconds=7.0, fps=STREAM_FPS)
+        frames, times = handheld_photo(rgb, seed=seed, seconds=3.5, fps=STREAM_FPS)
         frames = [browser_frame(f) for f in frames]
         result, _, _ = _stream(frames, times)
         assert result is not None and not result.passed, (still, seed)
