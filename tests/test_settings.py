@@ -31,7 +31,7 @@ PRODUCTION_SECRETS = {
 }
 
 
-def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def manage(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "faceauth.settings"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -39,7 +39,7 @@ def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         env={**base, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -144,3 +144,93 @@ def test_production_serves_discovery_and_the_configured_signing_key_over_https()
     assert all("d" not in key for key in jwks["keys"])  # never the private part
     status, location = answer["plain"]
     assert status == 301 and location.startswith("https://")  # plain HTTP is sent to HTTPS
+
+
+PROBE_CODE_FLOW = """
+import base64, hashlib, json, secrets, time
+from urllib.parse import parse_qs, urlencode, urlparse
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from django.urls import reverse
+from oauth2_provider.models import get_application_model
+from accounts.services import onboard_person
+from identity.assurance import ACR_PASSWORD
+from identity.models import ClientPolicy
+
+HOST, PASSWORD = "faceauth.example.com", "prod-horse-battery-9"
+onboard_person(username="prod-rp", role="employee", display_name="Prod RP",
+               employee_number="P0001", password=PASSWORD)
+secret = secrets.token_urlsafe(24)
+app = get_application_model().objects.create(
+    name="Payroll", client_type="confidential", authorization_grant_type="authorization-code",
+    redirect_uris="https://rp.example/cb", client_secret=secret, algorithm="RS256",
+    skip_authorization=True)
+ClientPolicy.objects.create(application=app, required_acr=ACR_PASSWORD)
+browser = Client(HTTP_HOST=HOST)
+signed_in = browser.post(reverse("login"), {"username": "prod-rp", "password": PASSWORD},
+                         secure=True)
+verifier = secrets.token_urlsafe(48)
+challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode()
+query = {"client_id": app.client_id, "response_type": "code", "scope": "openid",
+         "redirect_uri": "https://rp.example/cb", "state": "s1", "nonce": "n1",
+         "code_challenge": challenge.rstrip("="), "code_challenge_method": "S256"}
+authorized = browser.get("/o/authorize/?" + urlencode(query), secure=True)
+code = parse_qs(urlparse(authorized.get("Location", "")).query).get("code", [""])[0]
+rp = Client(HTTP_HOST=HOST)
+answers = {
+    "token": rp.post("/o/token/", {"grant_type": "authorization_code", "code": code,
+                                   "redirect_uri": "https://rp.example/cb",
+                                   "code_verifier": verifier, "client_id": app.client_id,
+                                   "client_secret": secret}, secure=True),
+    "discovery": rp.get("/o/.well-known/openid-configuration", secure=True),
+    "jwks": rp.get("/o/.well-known/jwks.json", secure=True),
+}
+print(json.dumps({
+    "signed_in": signed_in.status_code, "authorized": authorized.status_code,
+    "client_id": app.client_id, "now": time.time(),
+    **{name: [r.status_code, r.json(), dict(r.headers)] for name, r in answers.items()},
+}))
+"""
+# What every answer of the identity provider carries in production (faceauth/settings.py).
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def test_production_runs_the_code_flow_and_every_endpoint_has_the_security_headers(tmp_path):
+    """As deployed (DJANGO_ENV=production, HTTPS, a migrated database, the shared Redis): a
+    password sign-in, the authorization code with PKCE, the token endpoint's ID token verified
+    against the published JWKS; discovery, JWKS and token answers carry the same security
+    headers as every page, and the token answer is never cached."""
+    from authlib.jose import JsonWebKey, jwt
+
+    env = {
+        "DJANGO_ENV": "production",
+        **PRODUCTION_SECRETS,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        # A Redis db of its own (lock-outs and rate limits need the shared cache).
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    # It migrates a fresh database first: minutes on a busy 2-core machine.
+    result = manage("shell", "-c", PROBE_CODE_FLOW, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["signed_in"] == 302 and answer["authorized"] == 302
+    status, token, token_headers = answer["token"]
+    assert status == 200, token
+    assert "no-store" in token_headers.get("Cache-Control", "")
+    status, jwks, _ = answer["jwks"]
+    claims = jwt.decode(token["id_token"], JsonWebKey.import_key_set(jwks))
+    claims.validate(now=answer["now"], leeway=5)  # the server's real clock, not this test's
+    assert claims["iss"] == "https://faceauth.example.com/o"
+    assert claims["aud"] == answer["client_id"] and claims["nonce"] == "n1"
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:faceauth:acr:pwd"
+    for name in ("token", "discovery", "jwks"):
+        headers = answer[name][2]
+        for header, value in SECURITY_HEADERS.items():
+            assert headers.get(header) == value, (name, header, headers)
+        assert "Content-Security-Policy" in headers, (name, headers)
