@@ -71,7 +71,7 @@ test-calendar: install
 # worker of their own, on their own database and Redis db number (benchmarks/, docs/scaling.md).
 # load-smoke stops Redis for 3 s: run it last, when nothing else uses that Redis.
 fuzz-smoke: install
-	$(BIN)/python benchmarks/fuzz.py --examples 5
+	$(BIN)/python benchmarks/fuzz.py --examples 3
 
 load-smoke: install
 	$(BIN)/python benchmarks/load.py --smoke

@@ -156,15 +156,19 @@ def main() -> int:
         load.ensure_database(args.db, fresh=True)
         load.redis_cmd("-n", str(args.redis_db), "flushdb")
         env = stack.env()
+        schema = workdir / "schema.yaml"
+        # The schema needs no database: it is written while the migrations run.
+        spectacular = subprocess.Popen(
+            [sys.executable, "manage.py", "spectacular", "--file", str(schema)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=REPO, env=env, check=True,
         )  # fmt: skip
-        schema = workdir / "schema.yaml"
-        subprocess.run(
-            [sys.executable, "manage.py", "spectacular", "--file", str(schema)],
-            cwd=REPO, env=env, check=True, capture_output=True,
-        )  # fmt: skip
+        _, errors = spectacular.communicate()
+        if spectacular.returncode:
+            raise SystemExit(f"manage.py spectacular failed:\n{errors.decode()[-3000:]}")
         load.setup_django(stack)
         os.environ.update(env_extra)
         headers = identities()
