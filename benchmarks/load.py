@@ -455,22 +455,23 @@ def streamed_capture(
 
 class Kiosks:
     """Simulated kiosks: each thread is one kiosk with its own token and HTTP connection.
-    With ``windows`` (streamed liveness), each clock-in takes a window nobody else is filming
+    After ``use_windows`` (streamed liveness), each clock-in takes a window nobody else is filming
     and ``forget(token, window)`` runs before its stream."""
 
     def __init__(self, base: str, tokens: list[str], probes: list[bytes], ledger: Ledger,
-                 retry_share: float = 0.05, windows: list | None = None,
-                 forget=None) -> None:  # fmt: skip
+                 retry_share: float = 0.05, forget=None) -> None:  # fmt: skip
         self.base, self.tokens, self.probes, self.ledger = base, tokens, probes, ledger
         self.retry_share = retry_share
         self.rng = random.Random(7)
         self.rng_lock = threading.Lock()
         self.forget = forget
-        self.windows = None
-        if windows is not None:
-            self.windows = queue.Queue()
-            for w in windows:
-                self.windows.put(w)
+        self.windows: queue.Queue | None = None  # set by use_windows: streamed liveness
+
+    def use_windows(self, windows: list) -> None:
+        """From now on each clock-in streams one of these windows, one kiosk at a time each."""
+        self.windows = queue.Queue()
+        for w in windows:
+            self.windows.put(w)
 
     def pick(self) -> tuple[bytes, float]:
         with self.rng_lock:
@@ -630,9 +631,7 @@ def streamed_kiosks(stack: Stack, tokens: list[str], devices: dict, owners: dict
     }
     if not good:
         raise SystemExit("no window clocked its person in; see web.log")
-    kiosk.windows = queue.Queue()
-    for w in good:
-        kiosk.windows.put(w)
+    kiosk.use_windows(good)
     return kiosk
 
 

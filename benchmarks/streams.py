@@ -11,25 +11,27 @@ are never near-duplicates of each other (burst distance >= 0.13 against the thre
 a mirrored window is far from every plain one (>= 0.5). Identification is unaffected by the
 mirror (the probe sums a face's plain and mirrored descriptors).
 
-Plain Python + OpenCV; no Django (load.py and kiosk.py import it on either side).
+No Django: the stream's parameters come from the Django-free engine, as the pages get them
+(biometrics.services.STREAM_SETTINGS).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from biometrics.engine.liveness import CAPTURE_JPEG_QUALITY as QUALITY  # noqa: E402
+from biometrics.engine.liveness import CAPTURE_WIDTH as WIDTH  # noqa: E402
+from biometrics.engine.stream import STREAM_CHUNK_S, STREAM_FPS  # noqa: E402
+
 VIDEO = REPO.parent / "shared" / "video"
 CLIPS = ("person_01", "person_02", "person_03")
 CLIP_FPS = 15.0
-# The page's stream (biometrics.engine.stream and .liveness: STREAM_FPS, STREAM_CHUNK_S,
-# CAPTURE_WIDTH, CAPTURE_JPEG_QUALITY), repeated so this module needs no Django.
-STREAM_FPS = 20.0
-STREAM_CHUNK_S = 0.25
-WIDTH = 480
-QUALITY = 80
 WINDOW_S = 3.0  # frames prepared per window; a blink challenge decides after ~1.25 s
 WINDOW_STEP_S = 1.2
 
