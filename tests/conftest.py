@@ -216,6 +216,25 @@ def door_device(db):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """Every test database starts as a copy of one migrated per run (tests/db_template.py)."""
+    from . import db_template
+
+    with django_db_blocker.unblock():
+        db_template.use_for_test_databases()
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):  # the process that owns the run
+        from pytest_django.plugin import blocking_manager_key
+
+        from . import db_template
+
+        with session.config.stash[blocking_manager_key].unblock():
+            db_template.remove_templates(os.getpid())
+
+
+@pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real `celery -A faceauth worker` process on Redis, using the test database.
 
