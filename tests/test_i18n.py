@@ -155,7 +155,7 @@ def test_every_main_page_of_every_role_speaks_german_to_a_german_browser(site): 
     for role in ROLES:
         client = Client(**GERMAN)
         client.force_login(site["people"][role])
-        paths, _ = pages_of(role, site)
+        paths, _, _ = pages_of(role, site)
         for path in html_pages(client, paths):
             body = client.get(path).content.decode()
             assert '<html lang="de">' in body, path
