@@ -36,6 +36,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import logging
@@ -194,6 +195,11 @@ def wait_ready(base: str, timeout: float) -> float:
             pass
         time.sleep(0.25)
     raise SystemExit(f"{base}/readyz not ready after {timeout} s")
+
+
+def set_redis_port(port: int) -> None:
+    global REDIS_PORT
+    REDIS_PORT = port
 
 
 def redis_cmd(*args: str) -> subprocess.CompletedProcess:
@@ -979,6 +985,14 @@ def main() -> int:
     ap.add_argument("--postgres-restart", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--db", default="faceauth_load")
     ap.add_argument("--redis-db", type=int, default=5)
+    ap.add_argument("--redis-port", type=int, default=REDIS_PORT)
+    ap.add_argument(
+        "--own-redis",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start a Redis of its own on --redis-port and stop it at the end, so that its "
+        "Redis outage touches nothing else (default: with --smoke)",
+    )
     ap.add_argument("--port", type=int, default=18700)
     ap.add_argument("--visibility-timeout", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="drop and recreate the database")
@@ -1002,6 +1016,16 @@ def main() -> int:
         args.fresh = True
         args.db = "faceauth_load_smoke" if args.db == "faceauth_load" else args.db
         args.redis_db = 6 if args.redis_db == 5 else args.redis_db
+        # CI runs it beside the PostgreSQL + Redis pass and the fuzz smoke: its Redis outage
+        # must be its own.
+        if args.own_redis is None:
+            args.own_redis = True
+            args.redis_port = 16379 if args.redis_port == REDIS_PORT else args.redis_port
+    set_redis_port(args.redis_port)
+    if args.own_redis:
+        if redis_cmd("ping").stdout.strip() != "PONG":  # else one left by a killed run
+            start_redis()
+        atexit.register(redis_cmd, "shutdown", "nosave")
 
     workdir = Path(tempfile.mkdtemp(prefix="faceauth-load-"))
     stack = Stack(args.db, args.redis_db, args.port, workdir, args.visibility_timeout)

@@ -65,6 +65,50 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.parent.name == "engine":
             item.add_marker(pytest.mark.backend_neutral)
+    _long_tests_first(items)
+
+
+def _db_order(item) -> int:
+    """pytest-django's (and Django's) order: database tests, then transactional tests (they
+    empty the tables, rows of data migrations included), then tests without the database."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    transactional = bool(marker) and any(validate_django_db(marker)[:2])
+    transactional = transactional or "transactional_db" in fixtures or "live_server" in fixtures
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+def _long_tests_first(items) -> None:
+    """Give each xdist worker its share of the long tests (Chromium journeys, real models on
+    many images) early in its chunk. worksteal hands out contiguous chunks in collection order
+    and steals from their ends; in file order the long browser tests came last, and a 40 s
+    test that starts last ends the run 40 s later. Within a chunk pytest-django's order still
+    holds (a database test never runs after a transactional one on the same worker). Every
+    worker computes the same order."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)  # set in each worker
+    if workers < 2:
+        return
+
+    def is_long(item) -> bool:
+        return bool(item.get_closest_marker("browser") or item.get_closest_marker("slow"))
+
+    long = [i for i in items if is_long(i)]
+    short = [i for i in items if not is_long(i)]
+    chunks: list[list] = [[] for _ in range(workers)]
+    for k, item in enumerate(long):
+        chunks[k % workers].append(item)
+    # The short tests in contiguous runs (a module's tests stay together where they can).
+    size = -(-len(items) // workers)
+    for item in short:
+        target = next((w for w in range(workers) if len(chunks[w]) < size), workers - 1)
+        chunks[target].append(item)
+    for chunk in chunks:
+        chunk.sort(key=lambda i: (_db_order(i), not is_long(i)))
+    items[:] = [item for chunk in chunks for item in chunk]
 
 
 @pytest.fixture(autouse=True)
@@ -138,6 +182,23 @@ def _enrolment_probes_once_per_session(request, monkeypatch):
         return copy.deepcopy(found)
 
     monkeypatch.setattr(engine, "extract", extract)
+
+
+@pytest.fixture(autouse=True)
+def _rows_of_data_migrations(request):
+    """A database test sees the rows the data migrations made (role groups, default policies)
+    whatever ran before it on its worker: a transactional test ends by emptying every table, and
+    a test that xdist steals may run after one. Put back (inside the test's rolled-back
+    transaction) from the copy Django serialised when it made the test database."""
+    if _db_order(request.node) != 0:
+        return
+    request.getfixturevalue("db")
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    saved = getattr(connection, "_test_serialized_contents", None)
+    if saved and not Group.objects.exists():
+        connection.creation.deserialize_db_from_string(saved)
 
 
 @pytest.fixture(autouse=True)
