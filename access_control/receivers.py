@@ -14,8 +14,9 @@ log = logging.getLogger("faceauth.access")
 
 def on_spoof_suspected(sender, *, device=None, person=None, where: str = "", **kwargs) -> None:
     """``biometrics.signals.spoof_suspected``: a guard alert for a spoof at a kiosk, on the
-    personal clock or at the face sign-in. A door check's spoof is logged as an access event,
-    which raises the door's alert already."""
+    personal clock, at the face sign-in, or in a door's stream when it is decided (the door's
+    access event, if the page claims it, joins that alert: ``raise_alerts``). A door check's
+    own spoof (a burst) is logged as an access event, which raises the door's alert already."""
     if device is not None and device.kind == DeviceKind.DOOR and where.startswith(DOOR_CHECK):
         return
     if device is None and person is None:

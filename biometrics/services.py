@@ -428,13 +428,24 @@ def _failed_probe(attempt, exc: BiometricError, *, device, person, where: str) -
         lockouts.failed(attempt)
     else:
         attempt.refund()
-    if exc.code == "spoof_suspected" and not (counted and _announced_at_stream(device)):
+    if exc.code == "spoof_suspected" and not counted:
         spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
 
 
-def _announced_at_stream(device) -> bool:
-    # Doors log a spoof as the check's access event (with its alert), only on the claim.
-    return device is None or device.kind != "door"
+def _announces(*, passed: bool, reason: str) -> bool:
+    # A replayed stream is refused when it is claimed, as a replayed burst is: not here.
+    return not passed and reason != "replay"
+
+
+def announced_at_stream(liveness: dict | None) -> bool:
+    """Whether a capture's refusal was counted and announced (``spoof_suspected``) when its
+    stream was decided, before any final request claimed it: a door's access event for it
+    then joins the guards' alert instead of raising a second one."""
+    return bool(
+        liveness
+        and liveness.get("mode") == "stream"
+        and _announces(passed=bool(liveness.get("passed")), reason=str(liveness.get("reason")))
+    )
 
 
 def _device_attempt(device):
@@ -628,23 +639,23 @@ def stream_liveness(
 ) -> "liveness.StreamAnswer":
     """One chunk of a streamed liveness capture (see ``biometrics.liveness``). Audit and events
     come with the page's final request, which claims the decision; but a refusal counts against
-    the device's (or person's) lock-out as soon as the stream decides it, claimed or not, so a
-    stream is no free liveness oracle (and, away from doors, the guards hear of it then)."""
+    the device's (or person's) lock-out and the guards hear of it as soon as the stream decides
+    it, claimed or not: a stream is no free liveness oracle, and an attacker who walks away
+    before the final request (a door's access event) is still reported."""
     if seq == 0:
         lockouts.check(device=device, person=None if device is not None else person)
     answer = liveness.stream_chunk(
         nonce=nonce, seq=seq, frames=frames, times_ms=times_ms, device=device, person=person
     )
-    if answer.decided and not answer.passed and answer.reason != "replay" and answer.fresh:
+    if answer.decided and answer.fresh and _announces(passed=answer.passed, reason=answer.reason):
         try:
             attempt = lockouts.begin(device=device, person=None if device is not None else person)
         except BiometricError:
             pass  # locked meanwhile: the next stream is refused at its first chunk anyway
         else:
             lockouts.failed(attempt)
-        if _announced_at_stream(device):
-            where = f"stream:{device}" if device is not None else f"stream:{person.pk}"
-            spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
+        where = f"stream:{device}" if device is not None else f"stream:{person.pk}"
+        spoof_suspected.send(sender=BiometricError, device=device, person=person, where=where)
     return answer
 
 

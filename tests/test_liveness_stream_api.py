@@ -225,6 +225,46 @@ def test_a_refused_stream_counts_against_the_device_once_claimed_or_not(
     assert rows.get().total_failures == 2
 
 
+def test_a_refused_door_stream_alerts_the_guards_claimed_or_not(
+    db, client, attack_stream, settings
+):
+    """An attacker who walks away before the door page's final request is still reported: the
+    refusal counts and raises the guards' alert when the stream decides it. A claim that does
+    come logs the access event, which joins that alert instead of raising a second one."""
+    from access_control.models import AccessEvent, AccessPoint, Alert, Area
+    from accounts import services as accounts_services
+    from biometrics.models import FaceLockout
+
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    door, token = accounts_services.register_device(name="Main entrance", kind="door")
+    area = Area.objects.create(name="Building A")
+    AccessPoint.objects.create(name="Main entrance", area=area, device=door)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Device {token}"
+    frames, times = attack_stream
+
+    nonce = client.post("/api/access/challenge/").json()["nonce"]
+    assert stream_all(client, nonce, frames, times)[0].json()["passed"] is False
+    alert = Alert.objects.get(kind="spoof_suspected")
+    assert (alert.device, alert.state, alert.event_count) == (door, "open", 1)
+    assert "Main entrance" in alert.message
+    assert not AccessEvent.objects.exists()  # never claimed: no access event, still an alert
+    lockout = FaceLockout.objects.get(subject_type="device", subject_id=door.pk)
+    assert lockout.total_failures == 1
+
+    nonce = client.post("/api/access/challenge/").json()["nonce"]
+    stream_all(client, nonce, frames[1:], times[1:])
+    response = client.post("/api/access/check/", {"nonce": nonce, "streamed": "1"})
+    assert response.status_code == 200, response.content
+    assert response.json()["reason"] == "spoof_suspected"
+    event = AccessEvent.objects.get()
+    alert.refresh_from_db()
+    assert Alert.objects.filter(kind="spoof_suspected").count() == 1
+    assert alert.event_count == 2  # two attempts: the claim is the second one, not a third
+    assert alert.first_event == event and alert.last_event == event
+    lockout.refresh_from_db()
+    assert lockout.total_failures == 2
+
+
 def test_the_stream_state_is_encrypted_in_the_cache_and_a_tampered_one_is_absent(
     kiosk_client, enrolled_03, live_stream
 ):

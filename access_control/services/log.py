@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import Device, Role, User
+from biometrics import services as biometrics
 
 from .. import conf
 from ..errors import AlertStateError
@@ -163,8 +164,15 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
     alerts = []
     window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
     if event.reason == Reason.SPOOF_SUSPECTED:
+        # A refused stream was announced when it was decided (the page may never have sent
+        # its final request): its event joins that alert, it does not raise a second one.
+        joined = (
+            _join_stream_alert(event, window)
+            if biometrics.announced_at_stream(event.liveness)
+            else None
+        )
         alerts.append(
-            _raise(AlertKind.SPOOF_SUSPECTED, event, f"At {point} ({point.area})", window)
+            joined or _raise(AlertKind.SPOOF_SUSPECTED, event, f"At {point} ({point.area})", window)
         )
     if (
         event.reason in UNKNOWN_FACE_REASONS
@@ -194,6 +202,32 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
     if repeated:
         alerts.append(repeated)
     return alerts
+
+
+def _join_stream_alert(event: AccessEvent, window: timedelta) -> Alert | None:
+    """The open spoof alert that the door's stream raised (``raise_spoof_alert``), now naming
+    the event; not counted again, it is the same attempt. None: acknowledged meanwhile."""
+    device = event.access_point.device
+    alert = (
+        Alert.objects.filter(
+            kind=AlertKind.SPOOF_SUSPECTED,
+            device=device,
+            state=AlertState.OPEN,
+            last_at__gt=event.created_at - window,
+        )
+        .order_by("-pk")
+        .first()
+        if device is not None
+        else None
+    )
+    if alert is None:
+        return None
+    changes: dict[str, Any] = {"last_event": event, "updated_at": timezone.now()}
+    if alert.first_event_id is None:
+        changes["first_event"] = event
+    Alert.objects.filter(pk=alert.pk).update(**changes)
+    alert.refresh_from_db(fields=["first_event", "last_event", "updated_at"])
+    return alert
 
 
 def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
@@ -314,10 +348,10 @@ def _bump(alert: Alert, *, at: datetime, event: AccessEvent | None = None) -> Al
 def raise_spoof_alert(
     *, device: Device | None, person: User | None, where: str, at: datetime | None = None
 ) -> Alert:
-    """A spoof caught outside a door's check (a kiosk, the personal clock, the face sign-in):
-    the guards' alert, one per device (or per person without a device) and window, bumped by
-    every repeat. Door checks log their spoofs as access events, whose alert ``raise_alerts``
-    raises."""
+    """A spoof caught outside a door's check (a kiosk, the personal clock, the face sign-in, a
+    door's stream when it is decided): the guards' alert, one per device (or per person without
+    a device) and window, bumped by every repeat. Door checks log their spoofs as access events,
+    whose alert ``raise_alerts`` raises (or, for a stream's, joins)."""
     if device is None and person is None:
         raise ValueError("a spoof alert names a device or a person")
     at = at or timezone.now()
