@@ -207,18 +207,17 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
 def _join_stream_alert(event: AccessEvent, window: timedelta) -> Alert | None:
     """The open spoof alert that the door's stream raised (``raise_spoof_alert``), now naming
     the event; not counted again, it is the same attempt. None: acknowledged meanwhile."""
-    device = event.access_point.device
     alert = (
         Alert.objects.filter(
             kind=AlertKind.SPOOF_SUSPECTED,
-            device=device,
+            access_point=event.access_point,
+            device=None,
+            person=None,
             state=AlertState.OPEN,
             last_at__gt=event.created_at - window,
         )
         .order_by("-pk")
         .first()
-        if device is not None
-        else None
     )
     if alert is None:
         return None
@@ -356,6 +355,21 @@ def raise_spoof_alert(
         raise ValueError("a spoof alert names a device or a person")
     at = at or timezone.now()
     window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
+    point = (
+        AccessPoint.objects.select_related("area").filter(device=device).first()
+        if device is not None
+        else None
+    )
+    if point is not None:
+        # A door's stream: the same alert as its access events raise (``raise_alerts``).
+        _take_turns(access_point=point)
+        return _raise_or_bump(
+            kind=AlertKind.SPOOF_SUSPECTED,
+            at=at,
+            message=f"At {point} ({point.area})",
+            window=window,
+            access_point=point,
+        )
     if device is not None:
         place = f"{device}, {device.location}" if device.location else str(device)
         claim = f" (claiming to be {person})" if person is not None else ""
