@@ -65,12 +65,19 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid device token header.")
+        # The authorization middleware and DRF both authenticate an API request: one lookup
+        # per request (the Django request under DRF's; a refusal is looked up again).
+        raw = getattr(request, "_request", request)
+        found = getattr(raw, "_faceauth_device", None)
+        if found is not None:
+            return found
         token = header[1].decode(errors="replace")
         device = Device.objects.filter(token_hash=Device.hash_token(token)).first()
         if device is None or not device.is_active:
             raise exceptions.AuthenticationFailed("Unknown or revoked device.")
         touch(device)
-        return DevicePrincipal(device), device
+        raw._faceauth_device = (DevicePrincipal(device), device)
+        return raw._faceauth_device
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -420,7 +420,7 @@ def _matching_frame(frames: list[np.ndarray]) -> np.ndarray:
 
 # ---------------------------------------------------------------- streamed capture
 
-STREAM_CHUNK_MAX_FRAMES = 15  # one second at the page's rate: a chunk is ~0.2 s
+STREAM_CHUNK_MAX_FRAMES = 15  # 0.75 s at the page's rate: a chunk is 0.4 s (8 frames)
 STREAM_STATE_TTL = timedelta(seconds=60)
 STREAM_DECISION_TTL = timedelta(seconds=60)  # from the decision to the page's final request
 STREAM_LOCK_SECONDS = 10

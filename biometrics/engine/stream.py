@@ -59,7 +59,10 @@ from .quality import assess_quality
 
 STREAM_FPS = 20.0  # the page's capture rate: a 1-frame blink of a 15 fps clip lasts 67 ms, and a
 # page that is late by a few ms at 15 fps (67 ms apart) missed it in benchmarks/kiosk.py
-STREAM_CHUNK_S = 0.25  # the page sends what it filmed every this often
+# The page sends what it filmed every this often. Each chunk is a request (~20 ms of server CPU
+# around the engine's work): 0.4 s instead of 0.25 s sends ~2 fewer per clock-in, for ~0.1 s
+# more until the greeting on average (benchmarks/kiosk.py, docs/attendance.md).
+STREAM_CHUNK_S = 0.4
 STREAM_PROMPT_S = 1.5  # no action yet after this: the page shows "please blink now"
 STREAM_MAX_S = 6.0  # no action after this: no_challenge_response
 STREAM_MAX_FRAMES = 120  # 8 s at 15 fps: bounds the state and the CPU of one nonce

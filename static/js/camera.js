@@ -332,7 +332,7 @@
     if (o.onInstruction) o.onInstruction(instructionFor(c.challenges), c.challenges);
     const s = c.stream || {};
     const period = 1000 / (s.fps || 20);
-    const chunkMs = (s.chunk_seconds || 0.25) * 1000;
+    const chunkMs = (s.chunk_seconds || 0.4) * 1000;
     const limitMs = ((s.max_seconds || 6) + 3) * 1000; // the server decides by max_seconds
     const grabOpts = { maxWidth: s.width || 480, quality: s.quality || 0.8 };
     const t0 = performance.now();
