@@ -164,15 +164,16 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
     alerts = []
     window = timedelta(minutes=conf.get("ACCESS_ALERT_WINDOW_MINUTES"))
     if event.reason == Reason.SPOOF_SUSPECTED:
-        # A refused stream was announced when it was decided (the page may never have sent
-        # its final request): its event joins that alert, it does not raise a second one.
-        joined = (
-            _join_stream_alert(event, window)
-            if biometrics.announced_at_stream(event.liveness)
-            else None
-        )
+        # A refused stream was counted on the door's alert when it was decided (the page may
+        # never have sent its final request): its event joins that alert, not counted again.
         alerts.append(
-            joined or _raise(AlertKind.SPOOF_SUSPECTED, event, f"At {point} ({point.area})", window)
+            _door_spoof_alert(
+                point,
+                at=event.created_at,
+                window=window,
+                event=event,
+                counted=biometrics.announced_at_stream(event.liveness),
+            )
         )
     if (
         event.reason in UNKNOWN_FACE_REASONS
@@ -202,31 +203,6 @@ def raise_alerts(event: AccessEvent) -> list[Alert]:
     if repeated:
         alerts.append(repeated)
     return alerts
-
-
-def _join_stream_alert(event: AccessEvent, window: timedelta) -> Alert | None:
-    """The open spoof alert that the door's stream raised (``raise_spoof_alert``), now naming
-    the event; not counted again, it is the same attempt. None: acknowledged meanwhile."""
-    alert = (
-        Alert.objects.filter(
-            kind=AlertKind.SPOOF_SUSPECTED,
-            access_point=event.access_point,
-            device=None,
-            person=None,
-            state=AlertState.OPEN,
-            last_at__gt=event.created_at - window,
-        )
-        .order_by("-pk")
-        .first()
-    )
-    if alert is None:
-        return None
-    changes: dict[str, Any] = {"last_event": event, "updated_at": timezone.now()}
-    if alert.first_event_id is None:
-        changes["first_event"] = event
-    Alert.objects.filter(pk=alert.pk).update(**changes)
-    alert.refresh_from_db(fields=["first_event", "last_event", "updated_at"])
-    return alert
 
 
 def _repeated_denials(event: AccessEvent, window: timedelta) -> Alert | None:
@@ -289,7 +265,10 @@ def _raise_or_bump(
     device: Device | None = None,
     person: User | None = None,
     event: AccessEvent | None = None,
+    counted: bool = False,
 ) -> Alert:
+    """A new alert, or the open one of the same kind and subject within the window: bumped, or
+    (``counted``: this occurrence was counted on it already) only naming ``event``."""
     recent = (
         Alert.objects.filter(
             kind=kind,
@@ -303,7 +282,7 @@ def _raise_or_bump(
         .first()
     )
     if recent is not None:
-        return _bump(recent, at=at, event=event)
+        return _attach(recent, event) if counted else _bump(recent, at=at, event=event)
     alert = Alert.objects.create(
         kind=kind,
         access_point=access_point,
@@ -343,6 +322,39 @@ def _bump(alert: Alert, *, at: datetime, event: AccessEvent | None = None) -> Al
     return alert
 
 
+def _attach(alert: Alert, event: AccessEvent | None) -> Alert:
+    """The event of an occurrence the open alert counted already (a door stream's claim)."""
+    if event is None:
+        return alert
+    changes: dict[str, Any] = {"last_event": event, "updated_at": timezone.now()}
+    if alert.first_event_id is None:
+        changes["first_event"] = event
+    Alert.objects.filter(pk=alert.pk).update(**changes)
+    alert.refresh_from_db(fields=["first_event", "last_event", "updated_at"])
+    return alert
+
+
+def _door_spoof_alert(
+    point: AccessPoint,
+    *,
+    at: datetime,
+    window: timedelta,
+    event: AccessEvent | None = None,
+    counted: bool = False,
+) -> Alert:
+    """A door's spoof alert, one per access point and window: from its access events and from
+    its refused streams alike."""
+    return _raise_or_bump(
+        kind=AlertKind.SPOOF_SUSPECTED,
+        at=at,
+        message=f"At {point} ({point.area})",
+        window=window,
+        access_point=point,
+        event=event,
+        counted=counted,
+    )
+
+
 @transaction.atomic
 def raise_spoof_alert(
     *, device: Device | None, person: User | None, where: str, at: datetime | None = None
@@ -360,16 +372,9 @@ def raise_spoof_alert(
         if device is not None
         else None
     )
-    if point is not None:
-        # A door's stream: the same alert as its access events raise (``raise_alerts``).
+    if point is not None:  # a door's stream
         _take_turns(access_point=point)
-        return _raise_or_bump(
-            kind=AlertKind.SPOOF_SUSPECTED,
-            at=at,
-            message=f"At {point} ({point.area})",
-            window=window,
-            access_point=point,
-        )
+        return _door_spoof_alert(point, at=at, window=window)
     if device is not None:
         place = f"{device}, {device.location}" if device.location else str(device)
         claim = f" (claiming to be {person})" if person is not None else ""
