@@ -21,6 +21,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     OPENBLAS_NUM_THREADS=1 \
+    OPENCV_FOR_THREADS_NUM=1 \
     DJANGO_SETTINGS_MODULE=faceauth.settings \
     DJANGO_ENV=production \
     LOG_FORMAT=json \

@@ -164,7 +164,7 @@ REDIS_URL = _required_in_production("REDIS_URL") or ""
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "faceauth.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="faceauth"),
         }
