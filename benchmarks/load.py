@@ -18,13 +18,13 @@ with the rows in the database: none may be missing and none may be duplicated.
 Liveness: by default the load kiosks have ``liveness_required`` off and send one photo
 (recognition + clocking). With ``--liveness`` they have it on and each clock-in is what a kiosk
 page sends (benchmarks/streams.py): a challenge (forced to a blink, which the clips can do), the
-frames of a window of a live clip of ../shared/video streamed in real time in 0.25 s chunks
-until the server decides, then the final clock request. The three clip people are enrolled
-beside the photo people. Each window stands for another person's visit: before its stream the
-kiosk's and the person's near-duplicate memory is forgotten (as benchmarks/kiosk.py does
-between runs) and filled with 49 unrelated captures, as a busy kiosk's is, and its frames
-carry a fresh JPEG comment (other bytes, the same pixels); windows in use at the same time
-are never near-duplicates of each other (benchmarks/streams.py).
+frames of a window of a live clip of ../shared/video streamed in real time in chunks of
+``STREAM_CHUNK_S`` (0.4 s) until the server decides, then the final clock request. The three
+clip people are enrolled beside the photo people. Each window stands for another person's visit:
+before its stream the kiosk's and the person's near-duplicate memory is forgotten (as
+benchmarks/kiosk.py does between runs) and filled with 49 unrelated captures, as a busy kiosk's
+is, and its frames carry a fresh JPEG comment (other bytes, the same pixels); windows in use at
+the same time are never near-duplicates of each other (benchmarks/streams.py).
 
 Usage:
   python benchmarks/load.py                       # 50 kiosks, 60 s + 30 s at 10 req/s
@@ -364,6 +364,9 @@ class Result:
     code: str = ""
     json_body: bool = True
     stream_s: float | None = None  # streamed liveness: challenge to decision (filming included)
+    # Streamed liveness: how long the page filmed until the chunk that decided (the clip's
+    # content: when its person blinks), so the rest of the clock-in is what the server added.
+    filmed_s: float | None = None
     window: str = ""
 
 
@@ -417,20 +420,21 @@ def clock(client, base: str, token: str, image: bytes | None, capture_id: str, p
 
 def streamed_capture(
     client, base: str, token: str, window, before_stream
-) -> tuple[str, Result | None]:
+) -> tuple[str, Result | None, float]:
     """A kiosk page's streamed capture: the challenge, then the window's frames in real time,
-    chunk by chunk, until the server decides. Returns the nonce for the final request, or a
-    Result describing why there is none (a refused chunk, no decision, no HTTP answer)."""
+    chunk by chunk, until the server decides. Returns the nonce for the final request (or a
+    Result describing why there is none: a refused chunk, no decision, no HTTP answer) and the
+    seconds filmed until the deciding chunk left."""
     import httpx
     import streams
 
     auth = {"Authorization": f"Device {token}"}
     started = time.monotonic()
 
-    def failed(status: int, code: str, json_body: bool = True) -> tuple[str, Result]:
+    def failed(status: int, code: str, json_body: bool = True) -> tuple[str, Result, float]:
         seconds = time.monotonic() - started
         return "", Result("", status, seconds, started, "", code=code, json_body=json_body,
-                          window=window.name)  # fmt: skip
+                          window=window.name), 0.0  # fmt: skip
 
     try:
         answer = client.post(f"{base}/api/biometrics/challenge/", headers=auth, timeout=30)
@@ -450,8 +454,8 @@ def streamed_capture(
                 data={"nonce": nonce, "seq": str(seq), "t": [str(t) for t in times]},
                 files=files,
             )  # fmt: skip
-            if answer.status_code == 200:
-                return nonce, None  # decided: the final request reads the verdict
+            if answer.status_code == 200:  # decided: the final request reads the verdict
+                return nonce, None, (times[-1] + 50) / 1000
             if answer.status_code != 202:
                 return failed(answer.status_code, str(answer.json().get("code", "")))
         return failed(0, "not_decided", json_body=False)
@@ -503,7 +507,7 @@ class Kiosks:
         capture_id = str(uuid.uuid4())
         nonce, began = "", time.monotonic()
         if window is not None:
-            nonce, failure = streamed_capture(
+            nonce, failure, filmed = streamed_capture(
                 client, self.base, token, window, lambda: self.forget(token, window)
             )
             if failure is not None:
@@ -513,6 +517,7 @@ class Kiosks:
         first = clock(client, self.base, token, image, capture_id, phase, nonce=nonce)
         if window is not None:  # the clock-in's time runs from the challenge to the answer
             first.window, first.stream_s = window.name, first.started - began
+            first.filmed_s = filmed
             first.seconds += first.stream_s
             first.started = began
         self.ledger.add(first)
@@ -720,9 +725,17 @@ def summarise(results: list[Result], seconds: float) -> dict:
     streamed = [r.stream_s * 1000 for r in firsts if r.stream_s is not None]
     extra = {}
     if streamed:  # challenge to decision, then the final request
+        # What the server added: the clock-in's time less the filming until the deciding chunk
+        # (the clip's content: a window whose person blinks late is slow whatever the server).
+        added = [r.seconds * 1000 - r.filmed_s * 1000 for r in firsts if r.filmed_s is not None]
+        filmed = [r.filmed_s * 1000 for r in firsts if r.filmed_s is not None]
         extra = {
             "stream_p50_ms": round(percentile(streamed, 50) or 0, 1),
             "stream_p95_ms": round(percentile(streamed, 95) or 0, 1),
+            "filmed_p50_ms": round(percentile(filmed, 50) or 0, 1),
+            "filmed_p95_ms": round(percentile(filmed, 95) or 0, 1),
+            "server_added_p50_ms": round(percentile(added, 50) or 0, 1),
+            "server_added_p95_ms": round(percentile(added, 95) or 0, 1),
             "stream_failures": sum(1 for r in firsts if r.window and r.stream_s is None),
         }
     return {
