@@ -446,7 +446,8 @@ def streamed_capture(
         tag = os.urandom(8).hex().encode()
         for seq, (frames, times) in enumerate(window.chunks()):
             # A chunk leaves when its last frame has been filmed.
-            time.sleep(max(0.0, filming + (times[-1] + 50) / 1000 - time.monotonic()))
+            leaves = (times[-1] + 50) / 1000
+            time.sleep(max(0.0, filming + leaves - time.monotonic()))
             files = [("frames", (f"{k}.jpg", streams.tagged(f, tag) if seq == 0 and k == 0 else f,
                                  "image/jpeg")) for k, f in enumerate(frames)]  # fmt: skip
             answer = client.post(
@@ -455,7 +456,7 @@ def streamed_capture(
                 files=files,
             )  # fmt: skip
             if answer.status_code == 200:  # decided: the final request reads the verdict
-                return nonce, None, (times[-1] + 50) / 1000
+                return nonce, None, leaves
             if answer.status_code != 202:
                 return failed(answer.status_code, str(answer.json().get("code", "")))
         return failed(0, "not_decided", json_body=False)
@@ -727,8 +728,9 @@ def summarise(results: list[Result], seconds: float) -> dict:
     if streamed:  # challenge to decision, then the final request
         # What the server added: the clock-in's time less the filming until the deciding chunk
         # (the clip's content: a window whose person blinks late is slow whatever the server).
-        added = [r.seconds * 1000 - r.filmed_s * 1000 for r in firsts if r.filmed_s is not None]
-        filmed = [r.filmed_s * 1000 for r in firsts if r.filmed_s is not None]
+        decided = [r for r in firsts if r.filmed_s is not None]
+        filmed = [r.filmed_s * 1000 for r in decided]
+        added = [r.seconds * 1000 - r.filmed_s * 1000 for r in decided]
         extra = {
             "stream_p50_ms": round(percentile(streamed, 50) or 0, 1),
             "stream_p95_ms": round(percentile(streamed, 95) or 0, 1),
