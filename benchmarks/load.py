@@ -368,6 +368,7 @@ class Result:
     # content: when its person blinks), so the rest of the clock-in is what the server added.
     filmed_s: float | None = None
     window: str = ""
+    cooperating: bool | None = None  # streamed: the window's person blinks before the prompt
 
 
 class Ledger:
@@ -518,7 +519,7 @@ class Kiosks:
         first = clock(client, self.base, token, image, capture_id, phase, nonce=nonce)
         if window is not None:  # the clock-in's time runs from the challenge to the answer
             first.window, first.stream_s = window.name, first.started - began
-            first.filmed_s = filmed
+            first.filmed_s, first.cooperating = filmed, window.cooperating
             first.seconds += first.stream_s
             first.started = began
         self.ledger.add(first)
@@ -637,6 +638,8 @@ def streamed_kiosks(stack: Stack, tokens: list[str], devices: dict, owners: dict
     kiosk.warmed = {
         "windows": len(windows),
         "clocked_in_in_warmup": len(good),
+        "cooperating": sum(1 for w in good if w.cooperating),
+        "first_blink_s": {w.name: w.first_blink_s for w in good},
         "refused_in_warmup": dict(
             Counter(f"{r.status} {r.code}" for r in warm if r.status not in (200, 201))
         ),  # fmt: skip
@@ -729,9 +732,15 @@ def summarise(results: list[Result], seconds: float) -> dict:
         # What the server added: the clock-in's time less the filming until the deciding chunk
         # (the clip's content: a window whose person blinks late is slow whatever the server).
         decided = [r for r in firsts if r.filmed_s is not None]
+        # The latency target is the goal's cooperating person (benchmarks/streams.py): windows
+        # whose person blinks before the page's prompt. All windows are reported too.
+        cooperating = [r.seconds * 1000 for r in firsts if r.cooperating]
         filmed = [r.filmed_s * 1000 for r in decided]
         added = [r.seconds * 1000 - r.filmed_s * 1000 for r in decided]
         extra = {
+            "cooperating_first_attempts": len(cooperating),
+            "cooperating_p50_ms": round(percentile(cooperating, 50) or 0, 1),
+            "cooperating_p95_ms": round(percentile(cooperating, 95) or 0, 1),
             "stream_p50_ms": round(percentile(streamed, 50) or 0, 1),
             "stream_p95_ms": round(percentile(streamed, 95) or 0, 1),
             "filmed_p50_ms": round(percentile(filmed, 50) or 0, 1),
@@ -1175,8 +1184,10 @@ def verdict(report: dict, args) -> list[str]:
         per_s, p95_ms = (8, 2500) if args.liveness else (20, 250)
         if report["closed_loop"]["verified_per_s"] < per_s:
             failures.append(f"target: fewer than {per_s} verified clock-ins/s")
-        if report.get("open_loop", {}).get("p95_ms", 0) > p95_ms:
-            failures.append(f"target: p95 above {p95_ms} ms at the fixed rate")
+        # With liveness: over the cooperating windows (streams.py); p95_ms covers all.
+        key = "cooperating_p95_ms" if args.liveness else "p95_ms"
+        if report.get("open_loop", {}).get(key, 0) > p95_ms:
+            failures.append(f"target: {key} above {p95_ms} ms at the fixed rate")
     faults = report.get("faults", {})
     kill = faults.get("celery_worker_kill")
     if kill is not None and kill.get("final_status") != "done":

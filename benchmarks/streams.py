@@ -11,12 +11,19 @@ are never near-duplicates of each other (burst distance >= 0.13 against the thre
 a mirrored window is far from every plain one (>= 0.5). Identification is unaffected by the
 mirror (the probe sums a face's plain and mirrored descriptors).
 
+The clips blink when they do, not when asked. A window whose first blink (the shared
+manifest's blink times, measured independently of this engine) comes no later than the page's
+"please blink now" prompt (``STREAM_PROMPT_S``) stands for the cooperating person of the kiosk's
+goal, who blinks when the screen asks; the others for a person who needed the prompt. Every run
+of benchmarks/kiosk.py starts its clip at 0, where each clip blinks within 1.4 s: all cooperating.
+
 No Django: the stream's parameters come from the Django-free engine, as the pages get them
 (biometrics.services.STREAM_SETTINGS).
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from dataclasses import dataclass
@@ -27,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from biometrics.engine.liveness import CAPTURE_JPEG_QUALITY as QUALITY  # noqa: E402
 from biometrics.engine.liveness import CAPTURE_WIDTH as WIDTH  # noqa: E402
-from biometrics.engine.stream import STREAM_CHUNK_S, STREAM_FPS  # noqa: E402
+from biometrics.engine.stream import STREAM_CHUNK_S, STREAM_FPS, STREAM_PROMPT_S  # noqa: E402
 
 VIDEO = REPO.parent / "shared" / "video"
 CLIPS = ("person_01", "person_02", "person_03")
@@ -42,10 +49,16 @@ class Window:
     start: float
     mirrored: bool
     frames: tuple[bytes, ...]  # JPEG, one per 1 / STREAM_FPS seconds
+    first_blink_s: float | None = None  # from the window's start (the manifest's blink times)
 
     @property
     def name(self) -> str:
         return f"{self.clip}@{self.start:.1f}{'m' if self.mirrored else ''}"
+
+    @property
+    def cooperating(self) -> bool:
+        """The person blinks before the page has to prompt (see the module's docstring)."""
+        return self.first_blink_s is not None and self.first_blink_s <= STREAM_PROMPT_S
 
     def chunks(self) -> list[tuple[list[bytes], list[int]]]:
         """(frames, their times in ms) per chunk, as the page sends them."""
@@ -55,6 +68,22 @@ class Window:
             times = [round((i + k) * 1000 / STREAM_FPS) for k in range(per)]
             out.append((list(self.frames[i : i + per]), times[: len(self.frames[i : i + per])]))
         return out
+
+
+def blink_starts(clip: str) -> list[float]:
+    """When the live clip's blinks begin (s), from ../shared/video/manifest.csv."""
+    with (VIDEO / "manifest.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["file"] == f"{clip}_live.mp4":
+                spans = [s for s in row["blink_times_s"].split(";") if s]
+                return sorted(float(s.split("-")[0]) for s in spans)
+    raise SystemExit(f"{clip}_live.mp4 is not in {VIDEO / 'manifest.csv'}")
+
+
+def first_blink(blinks: list[float], start: float, duration: float) -> float | None:
+    """Seconds from ``start`` to the next blink, the clip looping (as Chromium loops it)."""
+    later = [b - start for b in blinks if b >= start] + [b + duration - start for b in blinks]
+    return round(min(later), 2) if later else None
 
 
 def clip_frames(clip: str) -> list:
@@ -84,6 +113,7 @@ def windows(clips: tuple[str, ...] = CLIPS) -> list[Window]:
     for clip in clips:
         frames = clip_frames(clip)
         duration = len(frames) / CLIP_FPS
+        blinks = blink_starts(clip)
         start = 0.0
         while start + 1.3 <= duration:
             for mirrored in (False, True):
@@ -97,7 +127,10 @@ def windows(clips: tuple[str, ...] = CLIPS) -> list[Window]:
                             1
                         ].tobytes()
                     )
-                out.append(Window(clip, round(start, 2), mirrored, tuple(encoded)))
+                out.append(
+                    Window(clip, round(start, 2), mirrored, tuple(encoded),
+                           first_blink(blinks, start, duration))
+                )  # fmt: skip
             start += WINDOW_STEP_S
     return out
 
