@@ -119,7 +119,8 @@ class ClockView(APIView):
     The face is a liveness burst (``frames`` + ``nonce`` from POST /api/biometrics/challenge/)
     or, only where liveness is off, one ``image``. A failed liveness check is 422
     ``spoof_suspected`` (with ``reason``), a reused nonce or replayed frames 409, an unknown or
-    expired nonce or a single image where liveness is required 400; no event is recorded."""
+    expired nonce or a single image where liveness is required 400; no event is recorded. A
+    retry (same ``capture_id`` and content) gets the first answer, a refusal included."""
 
     allowed_roles = ALL_PEOPLE + (KIOSK,)
     throttle_classes = FACE_THROTTLES

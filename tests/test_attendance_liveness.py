@@ -16,7 +16,7 @@ from accounts.models import AuditEntry
 from accounts.pseudonyms import pseudonym_of
 from attendance import services
 from attendance.models import Capture, ClockEvent, Correction, Method, WorkSession
-from biometrics.models import LivenessChallenge
+from biometrics.models import FaceLockout, LivenessChallenge
 
 from .biometrics_helpers import VIDEO, burst, enrol_now, upload
 
@@ -114,6 +114,29 @@ def test_a_photo_at_the_kiosk_is_refused_as_spoof_and_makes_no_event(
     body = response.json()
     assert body["code"] == "spoof_suspected" and body["reason"] == "static_image"
     assert body["detail"]
+    assert not ClockEvent.objects.exists() and not Capture.objects.exists()
+
+
+def test_a_retried_refusal_gets_the_same_refusal_and_is_not_counted_again(
+    kiosk_client, person_02, attack_burst
+):
+    # The kiosk lost the answer to a refused burst and sends the very same request again: its
+    # nonce is spent, but the retry is the same request, so it gets the same refusal, not
+    # nonce_reused (an attack reason), and the device's lock-out counts the failure once.
+    nonce, capture_id = challenge(kiosk_client), str(uuid.uuid4())
+    first = clock_burst(kiosk_client, attack_burst, nonce, capture_id)
+    assert first.status_code == 422 and first.json()["reason"] == "static_image"
+    lockout = FaceLockout.objects.get(subject_type="device", subject_id=kiosk_client.device.pk)
+    for _ in range(2):
+        again = clock_burst(kiosk_client, attack_burst, nonce, capture_id)
+        assert (again.status_code, again.json()) == (422, first.json())
+    lockout.refresh_from_db()
+    assert lockout.total_failures == 1
+    # Anything else under that nonce is not a retry: a new capture id, or other frames.
+    reused = clock_burst(kiosk_client, attack_burst, nonce)
+    assert reused.status_code == 409 and reused.json()["code"] == "nonce_reused"
+    other = clock_burst(kiosk_client, attack_burst[1:], nonce, capture_id)
+    assert other.status_code == 409 and other.json()["code"] == "nonce_reused"
     assert not ClockEvent.objects.exists() and not Capture.objects.exists()
 
 

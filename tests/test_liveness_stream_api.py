@@ -122,6 +122,12 @@ def test_a_photo_is_refused_early_and_the_clock_records_the_spoof(
     assert response.status_code == 422
     assert response.json()["code"] == "spoof_suspected"
     assert response.json()["reason"] == "static_image"
+    # The final request sent again (its answer lost): the verdict is spent, the answer is not.
+    again = clock(kiosk_client, c["nonce"])
+    assert (again.status_code, again.json()) == (422, response.json())
+    # Another capture id is another request: the decision was claimed once.
+    other = clock(kiosk_client, c["nonce"], "7f1b3c2e-3333-4a6b-9c1d-2e3f4a5b6c7d")
+    assert other.status_code == 400 and other.json()["code"] == "nonce_invalid"
     assert not ClockEvent.objects.exists()
 
 

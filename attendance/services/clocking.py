@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import services as accounts
-from accounts.idempotency import fingerprint, replay
+from accounts.errors import DomainError
+from accounts.idempotency import fingerprint, refuse_again, remember_refusal, replay
 from accounts.limits import AttemptLimit, Limited, Policy
 from accounts.models import Device, DeviceKind, User
 from accounts.site_time import local_time
@@ -164,6 +165,33 @@ def _identify_and_record(
     replay = _replay(capture, payload)
     if replay is not None:
         return replay
+    refuse_again(str(capture), payload, purpose="clock")
+    try:
+        return _identify_and_record_new(
+            capture=capture, payload=payload, use_pin=use_pin, device=device, actor=actor,
+            image=image, frames=frames, nonce=nonce, streamed=streamed,
+            employee_number=employee_number, pin=pin, direction=direction,
+        )  # fmt: skip
+    except DomainError as error:
+        remember_refusal(str(capture), payload, error, purpose="clock")
+        raise
+
+
+def _identify_and_record_new(
+    *,
+    capture: uuid.UUID,
+    payload: str,
+    use_pin: bool,
+    device: Device | None,
+    actor: User | None,
+    image: bytes | None,
+    frames: list[bytes] | None,
+    nonce: str,
+    streamed: bool,
+    employee_number: str | None,
+    pin: str | None,
+    direction: str | None,
+) -> ClockResult:
     if actor is not None:
         require_participant(actor)  # before any face or PIN check
 
