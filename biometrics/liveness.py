@@ -30,8 +30,8 @@ import logging
 import pickle
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
+from accounts.locks import cache_lock
 from accounts.models import Device, User
 
 from . import engine, metrics
@@ -332,23 +333,6 @@ def _seconds(delta: timedelta) -> int:
     return int(delta.total_seconds())
 
 
-@contextmanager
-def _cache_lock(key: str, *, hold: int, wait: float) -> Iterator[bool]:
-    """A short lock in the shared cache (``add`` is atomic on Redis), held at most ``hold``
-    seconds so a crashed holder cannot block for long. Yields whether it was taken within
-    ``wait`` seconds (one try at least); the caller decides what a busy lock means."""
-    deadline = time.monotonic() + wait
-    taken = cache.add(key, 1, timeout=hold)
-    while not taken and time.monotonic() < deadline:
-        time.sleep(0.01)
-        taken = cache.add(key, 1, timeout=hold)
-    try:
-        yield taken
-    finally:
-        if taken:
-            cache.delete(key)
-
-
 def _pack(signature: np.ndarray) -> bytes:
     return signature.astype(np.float16).tobytes()
 
@@ -384,7 +368,7 @@ def _refuse_near_duplicate(
         for key in keys:
             # Past the deadline, go on without it: a crashed holder's lock expires anyway.
             wait = max(0.0, deadline - time.monotonic())
-            locks.enter_context(_cache_lock(f"{key}:lock", hold=5, wait=wait))
+            locks.enter_context(cache_lock(f"{key}:lock", hold=5, wait=wait))
         memories = cache.get_many(keys)
         for key in keys:
             for packed in memories.get(key, []):
@@ -479,7 +463,7 @@ def stream_chunk(
     if not frames or len(frames) > STREAM_CHUNK_MAX_FRAMES:
         raise refuse("too_many_frames")
     state_key = _stream_key(nonce, "state")
-    with _cache_lock(f"{state_key}:lock", hold=STREAM_LOCK_SECONDS, wait=3) as taken:
+    with cache_lock(f"{state_key}:lock", hold=STREAM_LOCK_SECONDS, wait=3) as taken:
         if not taken:
             raise refuse("stream_busy")
         return _stream_chunk_locked(

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.append_only import AppendOnlyViolation
-from attendance import selectors, services
+from accounts.errors import DomainError
+from attendance import conf, selectors, services
 from attendance.models import (
     Capture,
     ClockEvent,
@@ -210,6 +211,33 @@ def test_concurrent_retries_of_one_capture_make_exactly_one_event(make_person, k
     assert len({r.event.pk for r in results}) == 1
     assert sum(not r.replayed for r in results) >= 1
     assert ClockEvent.objects.count() == 1 and Capture.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_copies_of_a_refused_capture_get_one_refusal_counted_once(make_person, kiosk):
+    # More copies of one wrong-PIN request, at once and then in turn, than the PIN's lock-out
+    # allows: it is one request, refused once and counted once; each copy gets that refusal.
+    worker = make_person("employee", pin="4321")
+    attempts = conf.get("ATTENDANCE_PIN_MAX_FAILURES") + 2
+    capture_id = uuid.uuid4()
+
+    def wrong(i: int):
+        try:
+            services.clock(
+                capture_id=capture_id, device=kiosk, employee_number=worker.employee_number,
+                pin="9999",
+            )  # fmt: skip
+        except DomainError as exc:
+            return exc.status_code, exc.code
+        return "clocked"
+
+    assert _race(attempts, wrong) == [(403, "wrong_pin")] * attempts
+    assert [wrong(i) for i in range(attempts)] == [(403, "wrong_pin")] * attempts
+    # The number is not locked: the right PIN clocks in (a new capture).
+    right = services.clock(
+        capture_id=uuid.uuid4(), device=kiosk, employee_number=worker.employee_number, pin="4321"
+    )
+    assert right.created and ClockEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -19,6 +19,7 @@ from accounts import services as accounts
 from accounts.errors import DomainError
 from accounts.idempotency import fingerprint, refuse_again, remember_refusal, replay
 from accounts.limits import AttemptLimit, Limited, Policy
+from accounts.locks import cache_lock
 from accounts.models import Device, DeviceKind, User
 from accounts.site_time import local_time
 from biometrics import selectors as biometric_selectors
@@ -44,6 +45,8 @@ from .corrections import open_pin_review
 from .sessions import rebuild_sessions
 
 log = logging.getLogger("faceauth.attendance")
+# Longer than a clock takes on a busy machine (a burst's liveness and 1:N: a few seconds).
+CAPTURE_LOCK_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -162,19 +165,25 @@ def _identify_and_record(
     pin: str | None,
     direction: str | None,
 ) -> ClockResult:
-    replay = _replay(capture, payload)
-    if replay is not None:
-        return replay
-    refuse_again(str(capture), payload, purpose="clock")
-    try:
-        return _identify_and_record_new(
-            capture=capture, payload=payload, use_pin=use_pin, device=device, actor=actor,
-            image=image, frames=frames, nonce=nonce, streamed=streamed,
-            employee_number=employee_number, pin=pin, direction=direction,
-        )  # fmt: skip
-    except DomainError as error:
-        remember_refusal(str(capture), payload, error, purpose="clock")
-        raise
+    # A copy of this very request in flight (a proxy's retry racing the original) waits for the
+    # original's answer, which the checks below then give, instead of meeting its spent nonce.
+    # Past the wait (a holder that died) it goes on as if alone.
+    with cache_lock(
+        f"clock:capture:{capture}", hold=CAPTURE_LOCK_SECONDS, wait=CAPTURE_LOCK_SECONDS
+    ):
+        replay = _replay(capture, payload)
+        if replay is not None:
+            return replay
+        refuse_again(str(capture), payload, purpose="clock")
+        try:
+            return _identify_and_record_new(
+                capture=capture, payload=payload, use_pin=use_pin, device=device, actor=actor,
+                image=image, frames=frames, nonce=nonce, streamed=streamed,
+                employee_number=employee_number, pin=pin, direction=direction,
+            )  # fmt: skip
+        except DomainError as error:
+            remember_refusal(str(capture), payload, error, purpose="clock")
+            raise
 
 
 def _identify_and_record_new(
