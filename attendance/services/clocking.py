@@ -150,21 +150,8 @@ def clock(
     )
 
 
-def _identify_and_record(
-    *,
-    capture: uuid.UUID,
-    payload: str,
-    use_pin: bool,
-    device: Device | None,
-    actor: User | None,
-    image: bytes | None,
-    frames: list[bytes] | None,
-    nonce: str,
-    streamed: bool,
-    employee_number: str | None,
-    pin: str | None,
-    direction: str | None,
-) -> ClockResult:
+def _identify_and_record(*, capture: uuid.UUID, payload: str, **request) -> ClockResult:
+    """Once per capture id: the earlier answer (an event or a refusal) or a new one."""
     # A copy of this very request in flight (a proxy's retry racing the original) waits for the
     # original's answer, which the checks below then give, instead of meeting its spent nonce.
     # Past the wait (a holder that died) it goes on as if alone.
@@ -176,11 +163,7 @@ def _identify_and_record(
             return replay
         refuse_again(str(capture), payload, purpose="clock")
         try:
-            return _identify_and_record_new(
-                capture=capture, payload=payload, use_pin=use_pin, device=device, actor=actor,
-                image=image, frames=frames, nonce=nonce, streamed=streamed,
-                employee_number=employee_number, pin=pin, direction=direction,
-            )  # fmt: skip
+            return _identify_and_record_new(capture=capture, payload=payload, **request)
         except DomainError as error:
             remember_refusal(str(capture), payload, error, purpose="clock")
             raise
