@@ -21,8 +21,10 @@ person is forgotten (each run stands for a separate visit of the same looping cl
 Server CPU: the gunicorn processes' CPU time (/proc) from the page's ready to its answer (the
 guidance frames, the challenge, every chunk and the final request: all the server does for one
 decision; the page load is not counted, a kiosk page stays open for days), median over runs.
-Stage timings: the server's Prometheus histograms (faceauth_recognition_stage_seconds,
-faceauth_liveness_stage_seconds where present) between the first and the last run.
+The VM's speed: ``liveness_engine_reference_ms`` (benchmarks/streams.py), measured first, to
+compare CPU figures between machines. Stage timings: the server's Prometheus histograms
+(faceauth_recognition_stage_seconds, faceauth_liveness_stage_seconds where present) between
+the first and the last run.
 
   python benchmarks/kiosk.py --json out.json                 # 3 clips x 3 pages x 5 runs
   python benchmarks/kiosk.py --attack                        # the attack clip: every run refused
@@ -555,6 +557,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
     server = Server(workdir, args.port, args.redis_db, args.challenge)
     try:
+        reference = streams.reference_in_subprocess()  # the VM's speed, before the load
         server.setup_django()
         data = prepare_data()
         server.start()
@@ -565,6 +568,7 @@ def main() -> int:
             else run_bench(args, server, data, workdir)
         )
         report["loadavg_start"] = load0
+        report["liveness_engine_reference_ms"] = reference
         report["cpus"] = os.cpu_count()
     finally:
         server.stop()

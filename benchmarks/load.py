@@ -1059,6 +1059,10 @@ def main() -> int:
     report: dict = {"config": {k: str(v) for k, v in vars(args).items()}}
     # The machine is shared: what else was running matters for the numbers.
     report["machine"] = {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
+    if args.liveness:  # the VM's speed on this work, before anything else runs
+        import streams
+
+        report["machine"]["liveness_engine_reference_ms"] = streams.reference_in_subprocess()
     try:
         ensure_database(args.db, args.fresh)
         subprocess.run(

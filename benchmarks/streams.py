@@ -156,3 +156,52 @@ def tagged(frame: bytes, tag: bytes | None = None) -> bytes:
     camera's would, or the server rightly refuses it as an exact copy."""
     tag = tag or os.urandom(8).hex().encode()
     return frame[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + frame[2:]
+
+
+def engine_reference_ms() -> float:
+    """This machine's speed on the liveness work: the median CPU (ms) that the engine, in this
+    process, spends deciding each cooperating plain window (decoding excluded). The VMs of the
+    sessions differ by 2-2.5x on it (docs/scaling.md), so CPU figures from different VMs are
+    compared through it. Run in a process of its own, one thread: ``reference_in_subprocess``."""
+    import statistics
+
+    import cv2
+    import numpy as np
+
+    from biometrics.engine.stream import LivenessStream
+
+    def decide(window: Window) -> float | None:
+        stream = LivenessStream(["blink"])
+        for frames, times in window.chunks():
+            rgb = [
+                cv2.cvtColor(cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR),
+                             cv2.COLOR_BGR2RGB)
+                for f in frames
+            ]  # fmt: skip
+            if stream.add(rgb, [t / 1000 for t in times]) is not None:
+                return stream.cpu_ms
+        return None
+
+    chosen = [w for w in windows() if w.cooperating and not w.mirrored]
+    decide(chosen[0])  # the models load on first use
+    spent = [ms for ms in map(decide, chosen) if ms is not None]
+    return round(statistics.median(spent), 1)
+
+
+def reference_in_subprocess() -> float | None:
+    """``engine_reference_ms`` in a fresh process with one BLAS and one OpenCV thread, as the
+    server's workers run (faceauth/__init__.py); None if it could not run."""
+    import subprocess
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
+    done = subprocess.run(
+        [sys.executable, __file__, "--reference"], env=env, capture_output=True, text=True
+    )
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--reference"]:
+    print(engine_reference_ms())
