@@ -29,6 +29,7 @@ the first and the last run.
   python benchmarks/kiosk.py --json out.json                 # 3 clips x 3 pages x 5 runs
   python benchmarks/kiosk.py --attack                        # the attack clip: every run refused
   python benchmarks/kiosk.py --soak 1800 --json soak.json    # one kiosk page, clip looping
+  python benchmarks/kiosk.py --idle 60                        # one kiosk, nobody in front
 """
 
 from __future__ import annotations
@@ -536,6 +537,34 @@ def soak(args, server: Server, data: dict, workdir: Path) -> dict:
     }
 
 
+def idle(args, server: Server, data: dict, workdir: Path) -> dict:
+    """One kiosk page with nobody in front (an empty room, streams.empty_scene_mjpeg) for
+    ``--idle`` seconds: the guidance requests it sends and the server CPU they cost, per
+    second. An idle kiosk is most of a kiosk's day, so this is what each one costs at rest."""
+    from playwright.sync_api import sync_playwright
+
+    sent: list[float] = []
+    with sync_playwright() as pw:
+        browser = launch(pw, streams.empty_scene_mjpeg(workdir / "empty.mjpeg", 4.0))
+        ctx, url = page_context(browser, server, data, "kiosk", None)
+        page = ctx.new_page()
+        page.on("request", lambda r: "/api/biometrics/analyse/" in r.url and sent.append(1))
+        page.goto(url)
+        page.wait_for_timeout(3000)  # the camera starts, the first answers come
+        count0, cpu0, t0 = len(sent), server.cpu_seconds(), time.monotonic()
+        page.wait_for_timeout(args.idle * 1000)
+        count, cpu, seconds = len(sent) - count0, server.cpu_seconds() - cpu0, time.monotonic() - t0
+        skipped = page.evaluate("FaceCam.watch.skipped || 0")
+        browser.close()
+    return {
+        "idle_s": round(seconds, 1),
+        "analyse_requests": count,
+        "analyse_per_s": round(count / seconds, 2),
+        "server_cpu_ms_per_s": round(cpu * 1000 / seconds, 1),
+        "frames_not_sent": skipped,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -544,6 +573,7 @@ def main() -> int:
     parser.add_argument("--challenge", default="blink", help="forced challenge ('' = random)")
     parser.add_argument("--attack", action="store_true", help="the attack clip instead")
     parser.add_argument("--soak", type=float, default=0, help="seconds of one looping kiosk")
+    parser.add_argument("--idle", type=float, default=0, help="seconds of one empty kiosk")
     parser.add_argument("--timeout", type=float, default=40.0, help="seconds per run")
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--redis-db", type=int, default=11)
@@ -562,11 +592,12 @@ def main() -> int:
         data = prepare_data()
         server.start()
         load0 = [round(x, 2) for x in os.getloadavg()]
-        report = (
-            soak(args, server, data, workdir)
-            if args.soak
-            else run_bench(args, server, data, workdir)
-        )
+        if args.idle:
+            report = idle(args, server, data, workdir)
+        elif args.soak:
+            report = soak(args, server, data, workdir)
+        else:
+            report = run_bench(args, server, data, workdir)
         report["loadavg_start"] = load0
         report["liveness_engine_reference_ms"] = reference
         report["cpus"] = os.cpu_count()

@@ -158,6 +158,23 @@ def tagged(frame: bytes, tag: bytes | None = None) -> bytes:
     return frame[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + frame[2:]
 
 
+def empty_scene_mjpeg(out: Path, seconds: float, then: str | None = None) -> Path:
+    """A 30 fps MJPEG (as Chromium plays raw MJPEG) of a room with nobody in it: a lit wall, a
+    gradient, each frame with its own sensor noise of a few grey levels; optionally followed by
+    a shared clip's frames (``then``: a file of ../shared/video, already 30 fps)."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    wall = np.add.outer(np.linspace(60, 180, 480), np.linspace(0, 40, 640))
+    frames = []
+    for _ in range(round(seconds * 30)):
+        grey = np.clip(wall + rng.normal(0, 2.5, wall.shape), 0, 255).astype(np.uint8)
+        frames.append(cv2.imencode(".jpg", cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))[1].tobytes())
+    out.write_bytes(b"".join(frames) + ((VIDEO / then).read_bytes() if then else b""))
+    return out
+
+
 def engine_reference_ms() -> float:
     """This machine's speed on the liveness work: the median CPU (ms) that the engine, in this
     process, spends deciding each cooperating plain window (decoding excluded). The VMs of the

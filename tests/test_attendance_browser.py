@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from attendance.models import ClockEvent, SessionStatus, WorkSession
+from benchmarks.streams import empty_scene_mjpeg
 
 from .biometrics_helpers import clip_frames, enrol_now, realtime_clip
 from .conftest import ARTIFACTS, SHARED
@@ -140,6 +141,32 @@ def test_kiosk_recognises_clocks_in_debounces_and_clocks_out(
     stranger = open_kiosk(chromium("person_01_live.mjpeg"), live_server, kiosk)
     assert "Not recognised" in wait_for_result(stranger, "Not recognised")
     assert ClockEvent.objects.count() == 12
+
+
+def test_an_idle_kiosk_sends_an_unchanged_empty_screen_rarely_and_wakes_for_a_face(
+    chromium, live_server, kiosk, person_03, tmp_path
+):
+    # Nobody in front: after the first answer (no face) the unchanged picture is sent again
+    # only every 2 s, not every 250 ms (each one is a face detection on the server).
+    empty = empty_scene_mjpeg(tmp_path / "empty.mjpeg", 4.0)
+    page = open_kiosk(chromium(empty), live_server, kiosk)
+    wait_until(page, "Attendance.marks.ready != null")
+    sent = []
+    page.on("request", lambda r: "/api/biometrics/analyse/" in r.url and sent.append(r.url))
+    page.wait_for_timeout(5000)
+    skipped = page.evaluate("FaceCam.watch.skipped")
+    assert 1 <= len(sent) <= 4 and skipped >= 8, (len(sent), skipped)
+    page.close()
+
+    # The same empty screen, then a person steps in: the change is sent at once and clocks in.
+    page = open_kiosk(
+        chromium(empty_scene_mjpeg(tmp_path / "then.mjpeg", 3.0, "person_03_live_30fps.mjpeg")),
+        live_server,
+        kiosk,
+    )
+    assert "Hello, Oscar" in wait_for_result(page, "Clocked IN at")
+    assert page.evaluate("FaceCam.watch.skipped") >= 3
+    assert ClockEvent.objects.get().person == person_03
 
 
 def test_timesheet_page_shows_days_weeks_and_flags(

@@ -9,7 +9,8 @@
  *   drawFaces(canvas, video, analysis)  face boxes from /api/biometrics/analyse/
  *   post(url, fields)                  multipart POST with CSRF; fields may hold Blobs or arrays
  *   answer(response)                  {status, ok, body} of a fetch response (JSON or "bad_response")
- *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function
+ *   watch(video, {url, intervalMs, onAnalysis})  live guidance loop; returns a stop function.
+ *       An empty screen's unchanged picture is not sent again (at most every IDLE_RESEND_MS)
  *   postWithRetry(url, fields, {attempts, timeoutMs, onRetry})  post(), retried on network
  *       errors, timeouts and 5xx; safe because callers send the same request/capture id each time
  *   liveCapture(video, {challengeUrl, onInstruction})  ask the server for a liveness challenge,
@@ -195,13 +196,52 @@
     return last;
   }
 
+  // An idle screen (nobody in front) would otherwise cost the server a face detection every
+  // few hundred ms all day: after an answer with no face, the next frame is sent only when the
+  // picture changed (a 32x24 grey thumbnail against the last one sent: more than 2% of it by
+  // more than 24 grey levels; camera noise stays below that, a person stepping in does not)
+  // or IDLE_RESEND_MS have passed.
+  const THUMB_W = 32;
+  const THUMB_H = 24;
+  const CHANGED_LEVELS = 24;
+  const CHANGED_SHARE = 0.02;
+  const IDLE_RESEND_MS = 2000;
+  const thumbCanvas = document.createElement("canvas");
+  thumbCanvas.width = THUMB_W;
+  thumbCanvas.height = THUMB_H;
+
+  function thumbnail(video) {
+    const ctx = thumbCanvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, THUMB_W, THUMB_H);
+    const rgba = ctx.getImageData(0, 0, THUMB_W, THUMB_H).data;
+    const grey = new Uint8Array(THUMB_W * THUMB_H);
+    for (let i = 0; i < grey.length; i++) grey[i] = (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 3;
+    return grey;
+  }
+
+  function changed(a, b) {
+    let moved = 0;
+    for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > CHANGED_LEVELS) moved++;
+    return moved > CHANGED_SHARE * a.length;
+  }
+
   function watch(video, opts) {
     const o = Object.assign({ url: "/api/biometrics/analyse/", intervalMs: 400, maxWidth: 320 }, opts || {});
     let stopped = false;
     let timer = null;
+    let sentThumb = null; // the last sent frame's thumbnail, while its answer saw no face
+    let sentAt = 0;
     async function tick() {
       if (stopped) return;
+      const thumb = video.videoWidth ? thumbnail(video) : null;
+      if (thumb && sentThumb && !changed(thumb, sentThumb) && Date.now() - sentAt < IDLE_RESEND_MS) {
+        watch.skipped += 1;
+        timer = setTimeout(tick, o.intervalMs);
+        return;
+      }
       try {
+        sentThumb = null;
+        sentAt = Date.now();
         const blob = await grab(video, { maxWidth: o.maxWidth, quality: 0.7 });
         const scale = (video.videoWidth || o.maxWidth) / Math.min(o.maxWidth, video.videoWidth || o.maxWidth);
         const res = await post(o.url, { image: blob });
@@ -210,6 +250,7 @@
         analysis.frameWidth = Math.round((video.videoWidth || 640) / scale);
         analysis.frameHeight = Math.round((video.videoHeight || 480) / scale);
         analysis.httpStatus = res.status;
+        if (res.ok && !(analysis.faces || []).length) sentThumb = thumb;
         if (o.onAnalysis) o.onAnalysis(analysis);
       } catch (e) {
         if (o.onAnalysis) o.onAnalysis({ ok: false, issues: [{ code: "network", message: gettext("Connection problem, retrying…") }] });
@@ -222,6 +263,7 @@
       if (timer) clearTimeout(timer);
     };
   }
+  watch.skipped = 0; // frames not sent because nothing changed on an empty screen (tests)
 
   const INSTRUCTIONS = {
     blink: gettext("Blink once"),
