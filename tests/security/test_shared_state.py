@@ -53,3 +53,20 @@ def test_the_redis_cache_builds_one_client_per_connection_pool():
     first = backend._cache.get_client("a")
     assert backend._cache.get_client("b", write=True) is first
     assert first.connection_pool is backend._cache._get_connection_pool(write=False)
+
+
+def test_a_cache_lock_that_outlived_its_hold_leaves_the_next_holders_lock_alone():
+    from django.core.cache import cache
+
+    from accounts.locks import cache_lock
+
+    key = "test:lock:outlived"
+    with cache_lock(key, hold=5, wait=0) as first:
+        assert first
+        with cache_lock(key, hold=5, wait=0) as busy:
+            assert not busy  # held: nobody else gets it
+        cache.delete(key)  # the first holder's hold runs out while it still works...
+        assert cache.add(key, "the next holder", timeout=5)  # ...and the next one takes it
+    # The first holder ends late: the next holder's lock stays.
+    assert cache.get(key) == "the next holder"
+    cache.delete(key)
