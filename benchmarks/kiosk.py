@@ -543,7 +543,7 @@ def idle(args, server: Server, data: dict, workdir: Path) -> dict:
     second. An idle kiosk is most of a kiosk's day, so this is what each one costs at rest."""
     from playwright.sync_api import sync_playwright
 
-    sent: list[float] = []
+    sent: list[int] = []  # one entry per guidance request
     with sync_playwright() as pw:
         browser = launch(pw, streams.empty_scene_mjpeg(workdir / "empty.mjpeg", 4.0))
         ctx, url = page_context(browser, server, data, "kiosk", None)

@@ -729,12 +729,12 @@ def summarise(results: list[Result], seconds: float) -> dict:
     streamed = [r.stream_s * 1000 for r in firsts if r.stream_s is not None]
     extra = {}
     if streamed:  # challenge to decision, then the final request
-        # What the server added: the clock-in's time less the filming until the deciding chunk
-        # (the clip's content: a window whose person blinks late is slow whatever the server).
-        decided = [r for r in firsts if r.filmed_s is not None]
         # The latency target is the goal's cooperating person (benchmarks/streams.py): windows
         # whose person blinks before the page's prompt. All windows are reported too.
         cooperating = [r.seconds * 1000 for r in firsts if r.cooperating]
+        # What the server added: the clock-in's time less the filming until the deciding chunk
+        # (the clip's content: a window whose person blinks late is slow whatever the server).
+        decided = [r for r in firsts if r.filmed_s is not None]
         filmed = [r.filmed_s * 1000 for r in decided]
         added = [r.seconds * 1000 - r.filmed_s * 1000 for r in decided]
         extra = {

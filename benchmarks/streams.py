@@ -182,20 +182,13 @@ def engine_reference_ms() -> float:
     compared through it. Run in a process of its own, one thread: ``reference_in_subprocess``."""
     import statistics
 
-    import cv2
-    import numpy as np
-
+    from biometrics.engine import decode_burst
     from biometrics.engine.stream import LivenessStream
 
     def decide(window: Window) -> float | None:
         stream = LivenessStream(["blink"])
-        for frames, times in window.chunks():
-            rgb = [
-                cv2.cvtColor(cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR),
-                             cv2.COLOR_BGR2RGB)
-                for f in frames
-            ]  # fmt: skip
-            if stream.add(rgb, [t / 1000 for t in times]) is not None:
+        for frames, times in window.chunks():  # decoded as the server decodes a chunk
+            if stream.add(decode_burst(frames), [t / 1000 for t in times]) is not None:
                 return stream.cpu_ms
         return None
 
