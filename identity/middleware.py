@@ -22,6 +22,7 @@ OPEN_URL_NAMES = frozenset(
         "identity:face",
         "api-identity-face",
         "api-challenge",
+        "api-liveness-stream",
         "api-analyse",
         "logout",
         "login",

@@ -195,7 +195,8 @@ def face_step(request: HttpRequest) -> HttpResponse:
             "config": {
                 "verifyUrl": reverse("api-identity-face"),
                 "analyseUrl": "/api/biometrics/analyse/",
-                "challengeUrl": "/api/biometrics/challenge/",
+                "challengeUrl": reverse("api-challenge"),
+                "streamUrl": reverse("api-liveness-stream"),
                 "liveness": biometric_selectors.liveness_required(None),
                 "next": _safe_next(request, request.GET.get("next", "")),
             },
@@ -213,11 +214,17 @@ class FaceStepRequest(serializers.Serializer):
     frames = serializers.ListField(child=serializers.FileField(), required=False)
     image = serializers.FileField(required=False, help_text="One photo where liveness is off.")
     nonce = serializers.CharField(required=False)
+    streamed = serializers.BooleanField(
+        required=False,
+        help_text="The capture was streamed to /api/biometrics/liveness/stream/ under "
+        "``nonce``: this request claims its decision (no frames).",
+    )
 
 
 class FaceStepView(APIView):
-    """POST a liveness burst (``frames`` + the challenge's ``nonce``): on a match the session
-    holds the ``face`` factor. Same engine, thresholds, lock-outs and audit as the personal
+    """POST the challenge's ``nonce`` with ``streamed=1`` after streaming the capture (the
+    page's way), or with a liveness burst (``frames``): on a match the session holds the
+    ``face`` factor. Same engine, thresholds, lock-outs and audit as the personal
     clock (biometrics.services.verify_person); the answer never carries the score."""
 
     allowed_roles = ALL_PEOPLE
@@ -228,14 +235,18 @@ class FaceStepView(APIView):
     def post(self, request):
         frames = [f.read() for f in request.FILES.getlist("frames")]
         image = request.FILES.get("image")
-        if not frames and biometric_selectors.liveness_required(None):
+        nonce = str(request.data.get("nonce", "") or "")
+        streamed = bool(nonce) and not frames
+        streamed = streamed and str(request.data.get("streamed", "")).lower() in ("1", "true")
+        if not frames and not streamed and biometric_selectors.liveness_required(None):
             raise biometrics.refuse_liveness("liveness_required")
         try:
             result = biometrics.verify_person(
                 person=request.user,
-                image=None if frames else (image.read() if image else None),
+                image=None if frames or streamed else (image.read() if image else None),
                 frames=frames or None,
-                nonce=str(request.data.get("nonce", "") or ""),
+                nonce=nonce,
+                streamed=streamed,
                 where="sign-in",
             )
         except BiometricError as exc:

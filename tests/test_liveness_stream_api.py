@@ -286,3 +286,63 @@ def test_the_stream_state_is_encrypted_in_the_cache_and_a_tampered_one_is_absent
     cache.set(key, sealed[:-3] + b"xyz", 60)
     tampered = chunk(kiosk_client, c["nonce"], 1, frames[CHUNK:10], times[CHUNK:10])
     assert tampered.status_code == 400 and tampered.json()["code"] == "nonce_invalid"
+
+
+def test_the_sign_in_face_step_streams_before_the_face_factor_and_claims_the_decision(
+    client, enrolled_03, live_stream, attack_stream, settings
+):
+    """The face step's page streams like the personal clock: a person who has only given the
+    password yet may stream (nothing else answers them), and the face step's request claims
+    the decision, for this person only, once."""
+    from django.urls import reverse
+
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    settings.FACEAUTH_SITE_FACE_REQUIRED_ROLES = ["employee"]
+    signed_in = client.post(
+        reverse("login"), {"username": enrolled_03.username, "password": "correct-horse-battery"}
+    )
+    assert signed_in.status_code == 302
+    assert client.get("/api/attendance/events/").json()["code"] == "face_step_required"
+
+    frames, times = attack_stream
+    c = challenge(client)
+    assert stream_all(client, c["nonce"], frames, times)[0].json()["reason"] == "static_image"
+    refused = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
+    assert refused.status_code == 422 and refused.json()["code"] == "spoof_suspected"
+    assert client.get("/api/attendance/events/").json()["code"] == "face_step_required"
+
+    frames, times = live_stream
+    c = challenge(client)
+    answer, _ = stream_all(client, c["nonce"], frames, times)
+    assert answer.json()["passed"]
+    # Without `streamed` nothing is claimed: liveness needs the stream's decision or a burst.
+    bare = client.post("/api/identity/face/", {"nonce": c["nonce"]})
+    assert bare.status_code == 400 and bare.json()["code"] == "liveness_required"
+    ok = client.post(
+        "/api/identity/face/", {"nonce": c["nonce"], "streamed": "1", "next": "/attendance/"}
+    )
+    assert ok.status_code == 200, ok.content
+    assert ok.json() == {"ok": True, "next": "/attendance/"}
+    assert client.get("/api/attendance/events/").status_code == 200
+    again = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
+    assert again.status_code == 400 and again.json()["code"] == "nonce_invalid"
+
+
+def test_a_streamed_decision_is_claimed_by_its_own_person_only(
+    client, enrolled_03, make_person, live_stream, settings, django_capture_on_commit_callbacks
+):
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    other_person = make_person("employee")
+    still = (VIDEO / "person_01_still.jpg").read_bytes()
+    enrol_now(other_person, [still] * 3, django_capture_on_commit_callbacks)
+    client.force_login(enrolled_03)
+    c = challenge(client)
+    frames, times = live_stream
+    assert stream_all(client, c["nonce"], frames, times)[0].json()["passed"]
+    client.force_login(other_person)
+    other = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
+    assert other.status_code == 403 and other.json()["code"] == "nonce_wrong_device"
+    # The decision is still its own person's to claim.
+    client.force_login(enrolled_03)
+    own = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
+    assert own.status_code == 200 and own.json()["ok"]

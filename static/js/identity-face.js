@@ -1,6 +1,8 @@
-/* The face step of a sign-in: a live 1:1 check of the signed-in person (FaceCam.liveLoop, as
- * on the personal clock), then on to the page that asked for it. Identity.timings holds
- * click-to-answer times (read by the browser test).
+/* The face step of a sign-in: a live 1:1 check of the signed-in person, streamed as on the
+ * personal clock (FaceCam.liveStreamLoop: the challenge fetched in advance, the frames sent in
+ * short chunks until the server has decided; FaceCam.liveLoop's 3 s burst where the page has
+ * no stream URL), then on to the page that asked for it. Identity.timings holds click-to-answer
+ * times (read by the browser test).
  */
 (function () {
   "use strict";
@@ -46,6 +48,26 @@
     return res.status === 422 && b.code === "spoof_suspected" && b.reason === "no_challenge_response";
   }
 
+  function showInstruction(text) {
+    instruction.textContent = text;
+    instruction.hidden = false;
+    instruction.classList.remove("prompt");
+    show("info", interpolate(gettext("%(instruction)s: do it now."), { instruction: text }, true));
+  }
+
+  function showPrompt(text) {
+    // The action was not seen yet: the same place, louder.
+    instruction.textContent = text;
+    instruction.hidden = false;
+    instruction.classList.add("prompt");
+    show("info", text + " " + gettext("We have not seen it yet."));
+  }
+
+  function hideInstruction() {
+    instruction.hidden = true;
+    instruction.classList.remove("prompt");
+  }
+
   function send(fields) {
     return window.FaceCam.postWithRetry(cfg.verifyUrl, Object.assign({ next: cfg.next }, fields));
   }
@@ -60,16 +82,15 @@
     let res;
     try {
       if (cfg.liveness) {
-        res = await window.FaceCam.liveLoop(video, {
+        const loop = cfg.streamUrl ? window.FaceCam.liveStreamLoop : window.FaceCam.liveLoop;
+        res = await loop(video, {
           challengeUrl: cfg.challengeUrl,
+          streamUrl: cfg.streamUrl,
           missed: missed,
-          onInstruction: function (text) {
-            instruction.textContent = text;
-            instruction.hidden = false;
-            show("info", interpolate(gettext("%(instruction)s: do it now."), { instruction: text }, true));
-          },
+          onInstruction: showInstruction,
+          onPrompt: showPrompt,
           onCaptured: function () {
-            instruction.hidden = true;
+            hideInstruction();
             show("info", gettext("One moment…"));
           },
           onRetry: function () { show("info", gettext("Once more, please.")); },
@@ -79,7 +100,7 @@
         res = await send({ image: await window.FaceCam.grab(video, { maxWidth: 640, quality: 0.9 }) });
       }
     } finally {
-      instruction.hidden = true;
+      hideInstruction();
       window.Identity.timings.push(performance.now() - t0);
     }
     const b = res.body || {};
@@ -95,6 +116,7 @@
       button.disabled = true;  // the sign-in ended: start again from the application
     } else {
       button.disabled = false;
+      if (cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
       startWatch();
     }
     busy = false;
@@ -103,6 +125,8 @@
   button.addEventListener("click", check);
   window.addEventListener("pagehide", () => { if (stopWatch) stopWatch(); window.FaceCam.stop(video); });
   window.FaceCam.start(video).then(function () {
+    // The challenge is fetched now, so the instruction is on screen the moment of the click.
+    if (cfg.liveness && !button.disabled) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
     guide.textContent = gettext("Look at the camera");
     startWatch();
   }, function (e) {
