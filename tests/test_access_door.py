@@ -221,3 +221,25 @@ def test_a_door_without_an_access_point_is_refused_clearly(client, db):
         HTTP_AUTHORIZATION=f"Device {token}",
     )
     assert response.status_code == 409 and response.json()["code"] == "door_not_configured"
+
+
+def test_a_copy_that_waited_past_a_stuck_holder_leaves_that_holders_lock_alone(
+    client, site, contractor, door_device, settings
+):
+    """Copies of one request take turns on a lock in the shared cache. A copy that waited the
+    whole window decides by itself, and must not release the lock it never took: that one
+    belongs to the copy still deciding (it used to be deleted, letting a third copy in)."""
+    from django.core.cache import cache
+
+    settings.ACCESS_DEDUP_SECONDS = 1
+    point = AccessPoint.objects.get(device=door_device)
+    key = f"access:check:{point.pk}:stuck-1"
+    cache.add(key, "the first copy's token", timeout=30)
+    response = check(client, door_device, photo("deepface_05/4.jpg"), request_id="stuck-1")
+    assert response.status_code == 200 and response.json()["decision"] == "granted"
+    assert AccessEvent.objects.count() == 1
+    assert cache.get(key) == "the first copy's token"
+    # Once the first copy is done, the same request is answered from the event.
+    cache.delete(key)
+    again = check(client, door_device, photo("deepface_05/4.jpg"), request_id="stuck-1")
+    assert again.json() == response.json() and AccessEvent.objects.count() == 1

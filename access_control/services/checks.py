@@ -3,15 +3,14 @@
 Faces are reached only through biometrics.services.
 """
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import idempotency
+from accounts.locks import cache_lock
 from accounts.models import Device, User
 from biometrics import services as biometrics
 from biometrics.errors import BiometricError, InactivePerson, NoTemplates
@@ -136,16 +135,14 @@ def check_access(
     first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
     if first is not None:
         return _answer_again(point, first, fingerprint, request_id)
-    lock = f"access:check:{point.pk}:{request_id or fingerprint}"
-    if not cache.add(lock, 1, timeout=conf.get("ACCESS_DEDUP_SECONDS")):
-        # The same request is being decided right now (a quick retry): wait for its event.
-        deadline = time.monotonic() + conf.get("ACCESS_DEDUP_SECONDS")
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
-            if first is not None:
-                return _answer_again(point, first, fingerprint, request_id)
-    try:
+    # Copies of one request take turns (a quick retry while the first is being decided): the
+    # later one answers from the first one's event. A holder stuck past the window no longer
+    # blocks; what it holds is its own lock, which nobody else releases.
+    dedup = conf.get("ACCESS_DEDUP_SECONDS")
+    with cache_lock(f"access:check:{point.pk}:{request_id or fingerprint}", hold=dedup, wait=dedup):
+        first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
+        if first is not None:
+            return _answer_again(point, first, fingerprint, request_id)
         outcome = _decide(point, capture=capture, pin=pin, badge=badge)
         decision = outcome.decision
         event = record_event(
@@ -163,8 +160,6 @@ def check_access(
             request_hash=fingerprint,
             client_request_id=request_id,
         )
-    finally:
-        cache.delete(lock)
     return CheckResult(event)
 
 
