@@ -197,6 +197,7 @@ def face_step(request: HttpRequest) -> HttpResponse:
                 "analyseUrl": "/api/biometrics/analyse/",
                 "challengeUrl": reverse("api-challenge"),
                 "streamUrl": reverse("api-liveness-stream"),
+                "logoutUrl": reverse("logout"),
                 "liveness": biometric_selectors.liveness_required(None),
                 "next": _safe_next(request, request.GET.get("next", "")),
             },

@@ -317,3 +317,26 @@ def test_a_photo_held_up_to_the_camera_is_refused(
     assert "/identity/face/" in page.url
     timings = page.evaluate("Identity.timings")
     assert timings and statistics.median(timings) > 0
+
+
+def test_a_face_lock_out_met_while_streaming_ends_the_sign_in(chromium, live_server, person_03):
+    """The face step's stream meets the person's face lock-out before the face step's own
+    request could: the page signs the session out, as that request does after a burst."""
+    from biometrics import lockouts
+
+    rp = RelyingParty(live_server, required_acr=ACR_FACE)
+    page = chromium("person_03_live_30fps.mjpeg").new_page()
+    page.goto(rp.authorization_url())
+    _sign_in_with_password(page, person_03)
+    page.wait_for_url("**/identity/face/**")
+    for _ in range(5):  # five faces that were not theirs, elsewhere: a wait starts
+        lockouts.failed(lockouts.begin(person=person_03))
+    page.click("#face-button")
+    deadline = time.monotonic() + 30
+    while page.evaluate("Identity.answers.length") == 0:
+        assert time.monotonic() < deadline, "the face step never answered"
+        time.sleep(0.1)
+    assert page.evaluate("Identity.answers[0]") == "429:locked_out"
+    assert page.is_disabled("#face-button")
+    page.goto(live_server.url + "/identity/face/")
+    page.wait_for_url("**/accounts/login/**")  # signed out: the password again first
