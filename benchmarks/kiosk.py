@@ -343,36 +343,36 @@ def page_context(browser, server: Server, data: dict, page_kind: str, person):
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     ctx.add_init_script(INIT_SCRIPT)
     page = ctx.new_page()
+
+    def pair(token: str, path: str) -> None:
+        page.goto(f"{server.base}/accounts/device/pair/?next={path}")
+        page.fill("input[name=token]", token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**{path}")
+
+    def sign_in(path: str) -> None:
+        page.goto(f"{server.base}/accounts/login/?next={path}")
+        page.fill("input[name=username]", person.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**{path}")
+
     if page_kind == "kiosk":
-        url = f"{server.base}/attendance/kiosk/"
-        page.goto(f"{server.base}/accounts/device/pair/?next=/attendance/kiosk/")
-        page.fill("input[name=token]", data["kiosk"][1])
-        page.click("button[type=submit]")
-        page.wait_for_url("**/attendance/kiosk/")
+        path = "/attendance/kiosk/"
+        pair(data["kiosk"][1], path)
     elif page_kind == "door":
-        url = f"{server.base}/access/door/{data['door'][2]}/"
-        page.goto(f"{server.base}/accounts/device/pair/?next=/access/door/{data['door'][2]}/")
-        page.fill("input[name=token]", data["door"][1])
-        page.click("button[type=submit]")
-        page.wait_for_url(f"**/access/door/{data['door'][2]}/")
+        path = f"/access/door/{data['door'][2]}/"
+        pair(data["door"][1], path)
     elif page_kind == "signin":
         # Signed in with the password; the face step then records the face factor (again on
         # each run) and leaves for the privacy notice, a page without a camera.
-        url = f"{server.base}/identity/face/?next=/privacy/"
-        page.goto(f"{server.base}/accounts/login/?next=/privacy/")
-        page.fill("input[name=username]", person.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/privacy/")
+        sign_in("/privacy/")
+        path = "/identity/face/?next=/privacy/"
     else:
-        url = f"{server.base}/attendance/clock/"
-        page.goto(f"{server.base}/accounts/login/?next=/attendance/clock/")
-        page.fill("input[name=username]", person.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/attendance/clock/")
+        path = "/attendance/clock/"
+        sign_in(path)
     page.close()
-    return ctx, url
+    return ctx, f"{server.base}{path}"
 
 
 def one_run(
