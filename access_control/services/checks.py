@@ -132,12 +132,9 @@ def check_access(
         capture.image or b"", pin, badge, frames=capture.frames, nonce=capture.nonce
     )
 
-    first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
-    if first is not None:
-        return _answer_again(point, first, fingerprint, request_id)
-    # Copies of one request take turns (a quick retry while the first is being decided): the
-    # later one answers from the first one's event. A holder stuck past the window no longer
-    # blocks; what it holds is its own lock, which nobody else releases.
+    # Copies of one request take turns (a retry, quick or late): a later one answers from the
+    # first one's event. A holder stuck past the window no longer blocks; what it holds is its
+    # own lock, which nobody else releases.
     dedup = conf.get("ACCESS_DEDUP_SECONDS")
     with cache_lock(f"access:check:{point.pk}:{request_id or fingerprint}", hold=dedup, wait=dedup):
         first = _earlier_event(point, fingerprint, request_id, burst=capture.is_burst)
