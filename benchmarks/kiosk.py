@@ -396,12 +396,13 @@ def one_run(
             state = {**state, **(kept or {})}
             break
         try:
-            state = page.evaluate("window.__bench") or state
+            current = page.evaluate("window.__bench")
         except Exception:  # the page leaving
+            current = None
+        if not current:  # between two pages: look again shortly
             time.sleep(0.02)
             continue
-        if not state:
-            continue
+        state = current
         if cpu0 is None and state["ready"] is not None:
             cpu0 = server.cpu_seconds()
         if page_kind in CLICKED and state["ready"] is not None and not clicked:
