@@ -13,6 +13,7 @@ from accounts.models import Device, Role
 from accounts.permissions import DOOR
 from accounts.query_params import query_int
 from accounts.throttles import FACE_THROTTLES
+from biometrics import services as biometrics
 from biometrics.errors import MissingImage
 
 from . import selectors, services
@@ -181,7 +182,9 @@ class CheckView(APIView):
         frames = [f.read() for f in request.FILES.getlist("frames")]
         upload = request.FILES.get("image")
         nonce = str(request.data.get("nonce", "") or "")
-        streamed = bool(nonce) and str(request.data.get("streamed", "")).lower() in ("1", "true")
+        streamed = biometrics.claims_stream(
+            nonce=nonce, frames=frames, flag=request.data.get("streamed")
+        )
         if not frames and upload is None and not streamed:
             raise MissingImage()
         result = services.check_access(
@@ -189,7 +192,7 @@ class CheckView(APIView):
             image=None if frames or streamed else upload.read(),
             frames=frames or None,
             nonce=nonce,
-            streamed=streamed and not frames,
+            streamed=streamed,
             pin=request.data.get("pin", "") or "",
             badge=request.data.get("badge", "") or "",
             request_id=request.data.get("request_id", "") or "",

@@ -16,6 +16,7 @@ from accounts.models import Device
 from accounts.permissions import ALL_PEOPLE, KIOSK
 from accounts.query_params import query_int
 from accounts.throttles import FACE_THROTTLES
+from biometrics import services as biometrics
 
 from . import selectors, services
 from .models import ClockEvent, WorkSession
@@ -134,14 +135,17 @@ class ClockView(APIView):
         device = request.auth if isinstance(request.auth, Device) else None
         upload = request.FILES.get("image")
         frames = [f.read() for f in request.FILES.getlist("frames")]
+        nonce = str(request.data.get("nonce", "") or "")
         result = services.clock(
             capture_id=request.data.get("capture_id"),
             device=device,
             actor=None if device else request.user,
             image=upload.read() if upload else None,
             frames=frames or None,
-            nonce=str(request.data.get("nonce", "") or ""),
-            streamed=str(request.data.get("streamed", "")).lower() in ("1", "true"),
+            nonce=nonce,
+            streamed=biometrics.claims_stream(
+                nonce=nonce, frames=frames, flag=request.data.get("streamed")
+            ),
             employee_number=request.data.get("employee_number"),
             pin=request.data.get("pin"),
             direction=request.data.get("direction"),

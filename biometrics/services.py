@@ -363,6 +363,17 @@ def _templates_of(person: User) -> np.ndarray:
     return np.vstack(templates)
 
 
+# What the API's boolean ``streamed`` field reads as true (DRF's BooleanField, lower-cased).
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+
+
+def claims_stream(*, nonce: str, frames: list | None, flag: object) -> bool:
+    """Whether a face request claims a streamed decision: ``streamed`` true, a nonce to claim
+    it under and no burst (frames sent are checked as a burst). The one reading of the flag
+    for the clock, the door check and the sign-in face step."""
+    return bool(nonce) and not frames and str(flag).strip().lower() in _TRUE
+
+
 def _probe_for(
     *,
     purpose: str,

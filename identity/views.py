@@ -237,8 +237,9 @@ class FaceStepView(APIView):
         frames = [f.read() for f in request.FILES.getlist("frames")]
         image = request.FILES.get("image")
         nonce = str(request.data.get("nonce", "") or "")
-        streamed = bool(nonce) and not frames
-        streamed = streamed and str(request.data.get("streamed", "")).lower() in ("1", "true")
+        streamed = biometrics.claims_stream(
+            nonce=nonce, frames=frames, flag=request.data.get("streamed")
+        )
         if not frames and not streamed and biometric_selectors.liveness_required(None):
             raise biometrics.refuse_liveness("liveness_required")
         try:

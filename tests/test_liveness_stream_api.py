@@ -107,6 +107,49 @@ def test_a_streamed_blink_clocks_the_identified_person_in(kiosk_client, enrolled
     assert again.status_code == 400 and again.json()["code"] == "nonce_invalid"
 
 
+@pytest.mark.parametrize(
+    ("nonce", "frames", "flag", "claims"),
+    [
+        ("n", None, "1", True),
+        ("n", [], "TRUE", True),
+        ("n", None, "on", True),
+        ("n", None, "0", False),
+        ("n", None, None, False),
+        ("", None, "1", False),  # nothing to claim it under
+        ("n", [b"jpeg"], "1", False),  # frames sent are a burst, whatever the flag says
+    ],
+)
+def test_one_reading_of_the_streamed_flag(nonce, frames, flag, claims):
+    from biometrics import services
+
+    assert services.claims_stream(nonce=nonce, frames=frames, flag=flag) is claims
+
+
+def test_the_clock_reads_streamed_as_the_boolean_its_schema_declares(
+    kiosk_client, enrolled_03, live_stream
+):
+    # The clock, the door and the face step read the flag by one rule: "on" is true, as for
+    # any boolean form field; the clock alone used to read only "1"/"true" (400 here).
+    c = challenge(kiosk_client)
+    assert stream_all(kiosk_client, c["nonce"], *live_stream)[0].json()["passed"]
+    response = kiosk_client.post(
+        CLOCK_URL,
+        {
+            "capture_id": "7f1b3c2e-3333-4a6b-9c1d-2e3f4a5b6c7d",
+            "nonce": c["nonce"],
+            "streamed": "on",
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert ClockEvent.objects.get().person == enrolled_03
+    # The flag without its nonce claims nothing: a clear 400, no event.
+    bare = kiosk_client.post(
+        CLOCK_URL, {"capture_id": "7f1b3c2e-4444-4a6b-9c1d-2e3f4a5b6c7d", "streamed": "1"}
+    )
+    assert bare.status_code == 400, bare.content
+    assert ClockEvent.objects.count() == 1
+
+
 def test_a_photo_is_refused_early_and_the_clock_records_the_spoof(
     kiosk_client, make_person, attack_stream, django_capture_on_commit_callbacks
 ):
