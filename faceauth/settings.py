@@ -112,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # A role that must confirm a sign-in with a live face sees only the face step until then.
     "identity.middleware.SiteFaceStepMiddleware",
+    # A face lock-out met by any request of a sign-in's face step ends that sign-in.
+    "identity.middleware.FaceStepLockoutMiddleware",
     # faceauth/authorization.py: refuses every principal and URL the table does not name.
     "faceauth.middleware.AuthorizationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -39,9 +39,9 @@ from accounts.permissions import ALL_PEOPLE
 from accounts.throttles import FACE_THROTTLES, FaceIPThrottle
 from biometrics import selectors as biometric_selectors
 from biometrics import services as biometrics
-from biometrics.errors import BiometricError
 
 from . import assurance, passkeys, selectors, services
+from .middleware import begin_face_step, end_face_step
 
 FLOORS_KEY = "faceauth.identity.floors"
 
@@ -187,6 +187,7 @@ def _safe_next(request: HttpRequest, target: str) -> str:
 @login_required
 def face_step(request: HttpRequest) -> HttpResponse:
     """The live face check of a sign-in (the personal clock's 1:1 check with liveness)."""
+    begin_face_step(request)
     return render(
         request,
         "identity/face.html",
@@ -197,7 +198,6 @@ def face_step(request: HttpRequest) -> HttpResponse:
                 "analyseUrl": "/api/biometrics/analyse/",
                 "challengeUrl": reverse("api-challenge"),
                 "streamUrl": reverse("api-liveness-stream"),
-                "logoutUrl": reverse("logout"),
                 "liveness": biometric_selectors.liveness_required(None),
                 "next": _safe_next(request, request.GET.get("next", "")),
             },
@@ -242,23 +242,19 @@ class FaceStepView(APIView):
         )
         if not frames and not streamed and biometric_selectors.liveness_required(None):
             raise biometrics.refuse_liveness("liveness_required")
-        try:
-            result = biometrics.verify_person(
-                person=request.user,
-                image=None if frames or streamed else (image.read() if image else None),
-                frames=frames or None,
-                nonce=nonce,
-                streamed=streamed,
-                where="sign-in",
-            )
-        except BiometricError as exc:
-            if exc.code == "locked_out":
-                # A locked-out face ends this sign-in: the password alone signs nobody in.
-                logout(request._request)
-            raise
+        # A lock-out here ends the sign-in: identity.middleware.FaceStepLockoutMiddleware.
+        result = biometrics.verify_person(
+            person=request.user,
+            image=None if frames or streamed else (image.read() if image else None),
+            frames=frames or None,
+            nonce=nonce,
+            streamed=streamed,
+            where="sign-in",
+        )
         if not result.match:
             raise FaceMismatch()
         sessions.record_factor(request._request, factor=sessions.FACE)
+        end_face_step(request._request)
         target = str(request.data.get("next", "") or "")
         return Response({"ok": True, "next": _safe_next(request._request, target)})
 

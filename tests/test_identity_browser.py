@@ -321,7 +321,7 @@ def test_a_photo_held_up_to_the_camera_is_refused(
 
 def test_a_face_lock_out_met_while_streaming_ends_the_sign_in(chromium, live_server, person_03):
     """The face step's stream meets the person's face lock-out before the face step's own
-    request could: the page signs the session out, as that request does after a burst."""
+    request could: the server signs the session out (the page does nothing for it)."""
     from biometrics import lockouts
 
     # Five faces that were not theirs, elsewhere: a wait starts. Written before the browser

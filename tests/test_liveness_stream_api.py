@@ -389,3 +389,81 @@ def test_a_streamed_decision_is_claimed_by_its_own_person_only(
     client.force_login(enrolled_03)
     own = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
     assert own.status_code == 200 and own.json()["ok"]
+
+
+def _password_session(client, person):
+    from django.urls import reverse
+
+    signed_in = client.post(
+        reverse("login"), {"username": person.username, "password": "correct-horse-battery"}
+    )
+    assert signed_in.status_code == 302
+
+
+@pytest.mark.parametrize("in_face_step", [True, False])
+def test_a_face_lock_out_met_by_the_stream_signs_a_face_step_out_on_the_server(
+    client, enrolled_03, live_stream, settings, in_face_step
+):
+    """The face step's stream meets the lock-out before the face step's own request (which
+    signs the session out) is ever sent: the server ends the sign-in itself; the page is not
+    trusted to. A person at the personal clock (no face step) keeps the session."""
+    from biometrics import lockouts
+
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    _password_session(client, enrolled_03)
+    if in_face_step:
+        assert client.get("/identity/face/").status_code == 200  # the step's page
+    c = challenge(client)
+    for _ in range(5):  # five faces that were not theirs, elsewhere: a wait starts
+        lockouts.failed(lockouts.begin(person=enrolled_03))
+    frames, times = live_stream
+    refused = chunk(client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK])
+    assert refused.status_code == 429 and refused.json()["code"] == "locked_out"
+    page = client.get("/attendance/clock/")
+    if in_face_step:
+        assert page.status_code == 302 and "/accounts/login/" in page["Location"]
+    else:
+        assert page.status_code == 200
+
+
+def test_a_finished_face_step_leaves_later_lock_outs_to_the_clock(
+    client, enrolled_03, live_stream, settings
+):
+    """Once the face factor is recorded the sign-in's face step is over: a later lock-out at
+    the personal clock does not sign the person out."""
+    from biometrics import lockouts
+
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    _password_session(client, enrolled_03)
+    assert client.get("/identity/face/").status_code == 200
+    frames, times = live_stream
+    c = challenge(client)
+    assert stream_all(client, c["nonce"], frames, times)[0].json()["passed"]
+    ok = client.post("/api/identity/face/", {"nonce": c["nonce"], "streamed": "1"})
+    assert ok.status_code == 200, ok.content
+    c = challenge(client)
+    for _ in range(5):
+        lockouts.failed(lockouts.begin(person=enrolled_03))
+    refused = chunk(client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK])
+    assert refused.status_code == 429 and refused.json()["code"] == "locked_out"
+    assert client.get("/attendance/clock/").status_code == 200
+
+
+def test_a_face_lock_out_met_by_the_face_steps_own_burst_signs_the_session_out(
+    client, enrolled_03, live_stream, settings
+):
+    from biometrics import lockouts
+
+    settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
+    _password_session(client, enrolled_03)  # an API client: it never opened the page
+    c = challenge(client)
+    for _ in range(5):
+        lockouts.failed(lockouts.begin(person=enrolled_03))
+    frames, _ = live_stream
+    refused = client.post(
+        "/api/identity/face/",
+        {"nonce": c["nonce"], "frames": [upload(f"f{i}.jpg", f) for i, f in enumerate(frames)]},
+    )
+    assert refused.status_code == 429 and refused.json()["code"] == "locked_out"
+    page = client.get("/attendance/clock/")
+    assert page.status_code == 302 and "/accounts/login/" in page["Location"]

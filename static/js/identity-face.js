@@ -113,10 +113,8 @@
     if (b.code === "spoof_suspected") show("warn", NOT_LIVE);
     else show(res.status === 429 ? "bad" : "warn", b.detail || gettext("Something went wrong."));
     if (res.status === 401 || (res.status === 429 && b.code === "locked_out")) {
-      button.disabled = true;  // the sign-in ended: start again from the application
-      // A lock-out met while streaming never reached the face step's own request, which
-      // signs the session out: do it here too, as after a burst.
-      if (res.status === 429 && cfg.logoutUrl) await window.FaceCam.post(cfg.logoutUrl, {});
+      // The sign-in ended (the server signed the session out): start again from the application.
+      button.disabled = true;
     } else {
       button.disabled = false;
       if (cfg.liveness) window.FaceCam.prefetchChallenge(cfg.challengeUrl);
