@@ -87,7 +87,9 @@ IN_FACE_STEP_KEY = "identity.in_face_step"
 # before the face step's own request, which may then never be sent).
 FACE_STEP_API = "api-identity-face"
 FACE_STEP_LIVENESS = frozenset({"api-challenge", "api-liveness-stream"})
-LOCKED_OUT = "locked_out"  # biometrics.lockouts.LockedOut.code, as the API answers it
+# The face lock-outs as the API answers them (biometrics.lockouts): the back-off after a few
+# failures, and face login disabled until an admin resets it.
+LOCK_OUTS = frozenset({(429, "locked_out"), (403, "face_login_disabled")})
 
 
 def begin_face_step(request: HttpRequest) -> None:
@@ -100,7 +102,7 @@ def end_face_step(request: HttpRequest) -> None:
 
 def _locked_out(response: HttpResponse) -> bool:
     data = getattr(response, "data", None)  # DRF's answer, before rendering
-    return response.status_code == 429 and isinstance(data, dict) and data.get("code") == LOCKED_OUT
+    return isinstance(data, dict) and (response.status_code, data.get("code")) in LOCK_OUTS
 
 
 class FaceStepLockoutMiddleware:

@@ -401,13 +401,18 @@ def _password_session(client, person):
 
 
 @pytest.mark.parametrize("in_face_step", [True, False])
+@pytest.mark.parametrize(
+    ("disabled", "answer"), [(False, (429, "locked_out")), (True, (403, "face_login_disabled"))]
+)
 def test_a_face_lock_out_met_by_the_stream_signs_a_face_step_out_on_the_server(
-    client, enrolled_03, live_stream, settings, in_face_step
+    client, enrolled_03, live_stream, settings, in_face_step, disabled, answer
 ):
-    """The face step's stream meets the lock-out before the face step's own request (which
-    signs the session out) is ever sent: the server ends the sign-in itself; the page is not
-    trusted to. A person at the personal clock (no face step) keeps the session."""
+    """The face step's stream meets the lock-out (the back-off, or face login disabled) before
+    the face step's own request (which signs the session out) is ever sent: the server ends the
+    sign-in itself; the page is not trusted to. A person at the personal clock (no face step)
+    keeps the session."""
     from biometrics import lockouts
+    from biometrics.models import FaceLockout
 
     settings.FACEAUTH_LIVENESS_FORCE_CHALLENGE = "blink"
     _password_session(client, enrolled_03)
@@ -416,9 +421,13 @@ def test_a_face_lock_out_met_by_the_stream_signs_a_face_step_out_on_the_server(
     c = challenge(client)
     for _ in range(5):  # five faces that were not theirs, elsewhere: a wait starts
         lockouts.failed(lockouts.begin(person=enrolled_03))
+    if disabled:  # as after FACEAUTH_LOCKOUT_DISABLE_AFTER failures
+        FaceLockout.objects.filter(subject_type="person", subject_id=enrolled_03.pk).update(
+            disabled=True, locked_until=None
+        )
     frames, times = live_stream
     refused = chunk(client, c["nonce"], 0, frames[:CHUNK], times[:CHUNK])
-    assert refused.status_code == 429 and refused.json()["code"] == "locked_out"
+    assert (refused.status_code, refused.json()["code"]) == answer
     page = client.get("/attendance/clock/")
     if in_face_step:
         assert page.status_code == 302 and "/accounts/login/" in page["Location"]

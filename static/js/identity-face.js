@@ -112,7 +112,7 @@
     }
     if (b.code === "spoof_suspected") show("warn", NOT_LIVE);
     else show(res.status === 429 ? "bad" : "warn", b.detail || gettext("Something went wrong."));
-    if (res.status === 401 || (res.status === 429 && b.code === "locked_out")) {
+    if (res.status === 401 || b.code === "locked_out" || b.code === "face_login_disabled") {
       // The sign-in ended (the server signed the session out): start again from the application.
       button.disabled = true;
     } else {
