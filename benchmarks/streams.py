@@ -213,5 +213,14 @@ def reference_in_subprocess() -> float | None:
         return None
 
 
+def per_reference(cpu_ms: float | None, *references: float | None) -> float | None:
+    """A server CPU figure in units of this VM's reference (the mean of the readings taken: the
+    VM's speed moves within an hour), comparable between VMs: None without both."""
+    readings = [r for r in references if r]
+    if cpu_ms is None or not readings:
+        return None
+    return round(cpu_ms / (sum(readings) / len(readings)), 2)
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["--reference"]:
     print(engine_reference_ms())
