@@ -295,6 +295,36 @@ def pytest_sessionfinish(session):
             db_template.remove_templates(os.getpid())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_one_request_at_a_time():
+    """On the in-memory SQLite test database, the live server answers one request at a time.
+
+    Django's live server hands every request thread the one shared in-memory connection, and
+    concurrent queries on it can come back wrong (Django's LiveServerTestCase docs). Seen in CI:
+    a kiosk page's guidance frame read its device as missing while the page's clock request ran,
+    so the browser was unpaired (401, then the pairing page). PostgreSQL gives each thread a
+    connection of its own: threads stay there."""
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+
+    class SerialWSGIServer(WSGIServer):
+        # Requests are handled in the server's own thread, which LiveServerThread.run points
+        # at the shared connection; without threads Django closes each connection after its
+        # answer (no keep-alive to hold the others up).
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = SerialWSGIServer
+    yield
+    LiveServerThread.server_class = threaded
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real `celery -A faceauth worker` process on Redis, using the test database.
