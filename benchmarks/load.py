@@ -1116,9 +1116,7 @@ def main() -> int:
     finally:
         stack.stop()
     report["machine"]["loadavg_at_end"] = os.getloadavg()
-    if args.liveness:  # again after the load: the reading moves within an hour
-        import streams
-
+    if args.liveness:  # again after the load (streams imported above): the reading moves
         machine = report["machine"]
         machine["liveness_engine_reference_end_ms"] = streams.reference_in_subprocess()
         refs = machine["liveness_engine_reference_ms"], machine["liveness_engine_reference_end_ms"]

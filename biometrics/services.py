@@ -688,4 +688,9 @@ def resolve_person(person_id) -> User:
 refuse_liveness = liveness.refuse
 register_liveness_policy = liveness.register_action_policy
 give_consent = privacy.give_consent
+# The face lock-outs as the API answers them (status, code): the back-off after a few failures,
+# and face login disabled until an admin resets it (identity ends a sign-in's face step on both).
+LOCK_OUT_ANSWERS = frozenset(
+    (error.status_code, error.code) for error in (lockouts.LockedOut, lockouts.FaceLoginDisabled)
+)
 face_data_erased = privacy.face_data_erased

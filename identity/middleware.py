@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts import sessions
 from accounts.permissions import role_of
+from biometrics import services as biometrics
 
 # What a person without the face factor may still reach: the face step itself and what its
 # page calls, signing out, the language, and the public pages.
@@ -87,9 +88,6 @@ IN_FACE_STEP_KEY = "identity.in_face_step"
 # before the face step's own request, which may then never be sent).
 FACE_STEP_API = "api-identity-face"
 FACE_STEP_LIVENESS = frozenset({"api-challenge", "api-liveness-stream"})
-# The face lock-outs as the API answers them (biometrics.lockouts): the back-off after a few
-# failures, and face login disabled until an admin resets it.
-LOCK_OUTS = frozenset({(429, "locked_out"), (403, "face_login_disabled")})
 
 
 def begin_face_step(request: HttpRequest) -> None:
@@ -102,7 +100,8 @@ def end_face_step(request: HttpRequest) -> None:
 
 def _locked_out(response: HttpResponse) -> bool:
     data = getattr(response, "data", None)  # DRF's answer, before rendering
-    return isinstance(data, dict) and (response.status_code, data.get("code")) in LOCK_OUTS
+    answer = (response.status_code, data.get("code")) if isinstance(data, dict) else None
+    return answer in biometrics.LOCK_OUT_ANSWERS
 
 
 class FaceStepLockoutMiddleware:
