@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -312,6 +313,11 @@ def _live_server_one_request_at_a_time():
         yield
         return
 
+    # The test's own thread uses that connection too (a test reads the database while its page
+    # still sends requests: "database table is locked" in CI). A query of the test's thread
+    # waits for the request being answered; the server's thread takes the lock again freely.
+    busy = threading.RLock()
+
     class SerialWSGIServer(WSGIServer):
         # Requests are handled in the server's own thread, which LiveServerThread.run points
         # at the shared connection; without threads Django closes each connection after its
@@ -319,9 +325,19 @@ def _live_server_one_request_at_a_time():
         def __init__(self, *args, connections_override=None, **kwargs):
             super().__init__(*args, **kwargs)
 
+        def process_request(self, request, client_address):
+            with busy:
+                super().process_request(request, client_address)
+
+    def one_at_a_time(execute, sql, params, many, context):
+        with busy:
+            return execute(sql, params, many, context)
+
     threaded = LiveServerThread.server_class
     LiveServerThread.server_class = SerialWSGIServer
+    connection.execute_wrappers.append(one_at_a_time)
     yield
+    connection.execute_wrappers.remove(one_at_a_time)
     LiveServerThread.server_class = threaded
 
 
